@@ -1,0 +1,52 @@
+"""lineage: a lineage-aware experiment catalog with data versioning.
+
+Record runs under typed identities (step, key value, time) with the content hash of every
+input and output, then find the newest coherent chain of runs and rebuild only what changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "Catalog",
+    "Filters",
+    "LineageError",
+    "Store",
+    "current_run",
+    "search",
+    "show",
+    "start_run",
+]
+
+if TYPE_CHECKING:
+    from lineage.api import search, show
+    from lineage.catalog import Catalog, Filters
+    from lineage.errors import LineageError
+    from lineage.run import ActiveRun, current_run, start_run
+    from lineage.store import Store
+
+# Imported on first use, so `import lineage` (and the CLI's start) stays fast.
+_LAZY = {
+    "ActiveRun": "lineage.run",
+    "current_run": "lineage.run",
+    "start_run": "lineage.run",
+    "Catalog": "lineage.catalog",
+    "Filters": "lineage.catalog",
+    "LineageError": "lineage.errors",
+    "Store": "lineage.store",
+    "search": "lineage.api",
+    "show": "lineage.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lineage' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

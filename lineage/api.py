@@ -1,0 +1,220 @@
+"""The library behind the CLI: each command is one function here (``lineage.search`` ...).
+
+Functions take the strings a person types (times, filters, refs), parse them, and return plain
+values; they never print.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lineage import times
+from lineage.catalog import METRIC_OPERATORS, STATUSES, ArtifactInfo, Filters, RunInfo
+from lineage.errors import InvalidFilter, NotFound, UsageError
+from lineage.run import Session, open_session
+
+_METRIC = re.compile(
+    r"^\s*(?P<name>[^<>=!\s][^<>=!]*?)\s*(?P<op>>=|<=|==|!=|>|<|=)\s*(?P<value>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$"
+)
+
+
+def session(catalog: str | None = None, store: str | None = None) -> Session:
+    """Open the project around the current folder; a missing project is a usage error."""
+    return open_session(catalog, store, required=True, create=False)
+
+
+def parse_metric_filter(text: str) -> tuple[str, str, float]:
+    """Parse ``auc>0.9`` into ``("auc", ">", 0.9)``; anything else is an InvalidFilter."""
+    match = _METRIC.match(text)
+    if not match:
+        raise InvalidFilter(
+            f"metric filter {text!r} is not a comparison: use NAME OP NUMBER with OP one of "
+            f"{' '.join(METRIC_OPERATORS)}, such as 'auc>0.9'"
+        )
+    return match["name"].strip(), match["op"], float(match["value"])
+
+
+def parse_param_filter(text: str) -> tuple[str, str]:
+    """Parse ``name=value`` into a pair; anything else is an InvalidFilter."""
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip():
+        raise InvalidFilter(f"param filter {text!r} is not NAME=VALUE, such as 'fill=mean'")
+    return name.strip(), value
+
+
+def known_keys(s: Session) -> dict[str, list[str]]:
+    """Return every key name declared in lineage.toml or recorded, with the steps using it."""
+    from lineage.pipeline import load_pipeline
+
+    keys: dict[str, set[str]] = {k: set(v) for k, v in s.catalog.key_names().items()}
+    pipeline = load_pipeline(s.project.root)
+    if pipeline is not None:
+        for key, steps in pipeline.keys().items():
+            keys.setdefault(key, set()).update(steps)
+    return {k: sorted(v) for k, v in sorted(keys.items())}
+
+
+def search(
+    *,
+    step: str | None = None,
+    keys: dict[str, str] | None = None,
+    on: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    status: str | None = None,
+    params: list[str] | None = None,
+    metrics: list[str] | None = None,
+    limit: int | None = 50,
+    catalog: str | None = None,
+) -> list[RunInfo]:
+    """Search runs by type and date, newest first, as ``lineage runs`` does."""
+    s = session(catalog)
+    keys = dict(keys or {})
+    if keys or step:
+        known = known_keys(s)
+        for key in keys:
+            if key not in known:
+                listed = ", ".join(known) or "none yet"
+                raise UsageError(f"unknown key {key!r}: known keys are {listed}")
+        if step is not None:
+            steps = set(s.catalog.step_names())
+            from lineage.pipeline import load_pipeline
+
+            pipeline = load_pipeline(s.project.root)
+            if pipeline is not None:
+                steps.update(pipeline.steps)
+            if step not in steps:
+                raise UsageError(
+                    f"unknown step {step!r}: known steps are "
+                    f"{', '.join(sorted(steps)) or 'none yet'}"
+                )
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
+    filters = Filters(
+        step=step,
+        keys=keys,
+        window=times.parse_window(on) if on else None,
+        since=times.parse_window(since).start if since else None,
+        until=times.parse_window(until).end if until else None,
+        status=status,
+        params=[parse_param_filter(p) for p in params or []],
+        metrics=[parse_metric_filter(m) for m in metrics or []],
+        limit=limit or None,
+    )
+    return s.catalog.search(filters)
+
+
+@dataclass
+class RunDetails:
+    """A run with its inputs, outputs, and neighbouring runs, as ``lineage show`` prints it."""
+
+    run: RunInfo
+    inputs: list[ArtifactInfo]
+    outputs: list[ArtifactInfo]
+    upstream: list[RunInfo]
+    downstream: list[RunInfo]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.run.to_dict()
+        data["inputs"] = [a.to_dict() for a in self.inputs]
+        data["outputs"] = [a.to_dict() for a in self.outputs]
+        data["upstream"] = [r.id for r in self.upstream]
+        data["downstream"] = [r.id for r in self.downstream]
+        return data
+
+
+def show(ref: str, *, catalog: str | None = None) -> RunDetails:
+    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
+    s = session(catalog)
+    run = s.catalog.resolve(ref)
+    return RunDetails(
+        run=run,
+        inputs=s.catalog.inputs(run.id),
+        outputs=s.catalog.outputs(run.id),
+        upstream=s.catalog.get_runs(s.catalog.upstream_ids(run.id), details=False),
+        downstream=s.catalog.get_runs(s.catalog.downstream_ids(run.id), details=False),
+    )
+
+
+def get_artifact(
+    spec: str,
+    output: str | Path,
+    *,
+    catalog: str | None = None,
+    store: str | None = None,
+    progress: Any = None,
+) -> tuple[ArtifactInfo, Path]:
+    """Fetch the artifact ``REF:NAME`` (or a hash ``xxh128:...``) to ``output``; verify its hash."""
+    from lineage import refs
+
+    s = session(catalog, store)
+    artifact: ArtifactInfo | None = None
+    if refs.is_hash(spec):
+        matches = s.catalog.find_artifacts(spec)
+        if len(matches) == 1:
+            artifact = matches[0]
+        elif len(matches) > 1:
+            from lineage.errors import Ambiguous
+
+            raise Ambiguous(f"{spec!r} matches more than one artifact: give more of the hash")
+    if artifact is None:
+        ref, name = refs.split_artifact_ref(spec)
+        run = s.catalog.resolve(ref)
+        outputs = {a.name: a for a in s.catalog.outputs(run.id)}
+        if name not in outputs:
+            offered = ", ".join(sorted(outputs)) or "nothing"
+            raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
+        artifact = outputs[name]
+    target = Path(output)
+    if artifact.kind == "folder":
+        s.store.get_folder(artifact.hash, target, progress)
+    else:
+        s.store.get_file(artifact.hash, target, progress)
+    return artifact, target
+
+
+@dataclass
+class InitResult:
+    """What ``lineage init`` made."""
+
+    root: Path
+    catalog_url: str
+    store_url: str
+    written: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+
+
+def init(
+    path: str | Path = ".",
+    *,
+    example: bool = False,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> InitResult:
+    """Create the catalog and store of a project at ``path`` (and an example pipeline)."""
+    from lineage.catalog import Catalog
+    from lineage.project import STATE_DIR, load_project
+    from lineage.store import Store
+
+    root = Path(path).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / STATE_DIR).mkdir(exist_ok=True)
+    result = InitResult(root, "", "")
+    if example:
+        from lineage.example import write_example
+
+        result.written, result.kept = write_example(root)
+    project = load_project(catalog, store, root, required=False)
+    Catalog(project.catalog_url, create=True).close()
+    store_ = Store(project.store_url, **project.store_options)
+    if store_.local:
+        Path(store_.root).mkdir(parents=True, exist_ok=True)
+    result.catalog_url = project.catalog_url
+    result.store_url = project.store_url
+    return result

@@ -1,0 +1,874 @@
+"""Record and query runs, artifacts and edges. All the SQL of the catalog lives here.
+
+Writes go through SQLAlchemy Core (one short transaction each); filters become SQL expressions,
+never SQL text. On SQLite every connection gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` for
+writes, so concurrent writers queue instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time as _time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from lineage import models, times
+from lineage.errors import Ambiguous, CatalogError, NotFound
+from lineage.project import mask_url
+
+RUNS = models.Run.__table__
+PARAMS = models.Param.__table__
+METRICS = models.Metric.__table__
+TAGS = models.Tag.__table__
+ARTIFACTS = models.Artifact.__table__
+OUTPUTS = models.Output.__table__
+INPUTS = models.Input.__table__
+UPSTREAM = models.Upstream.__table__
+META = models.Meta.__table__
+
+STATUSES = ("running", "finished", "failed", "killed")
+ID_MIN_PREFIX = 4
+T = TypeVar("T")
+
+
+@dataclass
+class RunInfo:
+    """A run as read from the catalog."""
+
+    id: str
+    step: str
+    key: str
+    value: str
+    time: datetime
+    status: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    error: str | None = None
+    params_hash: str | None = None
+    code_hash: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: str | None = None
+    exit_code: int | None = None
+    host: str | None = None
+    user: str | None = None
+    pid: int | None = None
+    heartbeat_at: datetime | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    @property
+    def ref(self) -> str:
+        """The ref that names exactly this run: ``step:value@time``."""
+        return f"{self.step}:{self.value}@{times.format_precise(self.time)}"
+
+    @property
+    def label(self) -> str:
+        """A short human name: ``process:plain@2026-11-20T10:15:02Z``."""
+        return f"{self.step}:{self.value}@{times.format_time(self.time)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form of a run, as ``runs --json`` prints it."""
+        return {
+            "run_id": self.id,
+            "step": self.step,
+            "key": self.key,
+            "value": self.value,
+            "time": times.format_precise(self.time),
+            "status": self.status,
+            "params": self.params,
+            "metrics": self.metrics,
+            "tags": self.tags,
+            "started_at": times.format_precise(self.started_at),
+            "ended_at": times.format_precise(self.ended_at) if self.ended_at else None,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "code_hash": self.code_hash,
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "command": self.command,
+            "host": self.host,
+            "user": self.user,
+            "pid": self.pid,
+        }
+
+
+@dataclass
+class ArtifactInfo:
+    """An artifact as one run produced or consumed it."""
+
+    name: str
+    hash: str
+    size: int
+    kind: str
+    format: str | None = None
+    rows: int | None = None
+    schema: str | None = None
+    run_id: str | None = None  # the producing run (outputs) or consuming run (inputs)
+    source_run_id: str | None = None  # for inputs: the upstream run it was taken from
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "hash": self.hash,
+            "size": self.size,
+            "kind": self.kind,
+        }
+        if self.kind == "table":
+            data["rows"] = self.rows
+            data["schema"] = json.loads(self.schema) if self.schema else None
+        if self.format:
+            data["format"] = self.format
+        if self.source_run_id:
+            data["source_run_id"] = self.source_run_id
+        return data
+
+
+@dataclass
+class Filters:
+    """A search over runs; every field narrows it. Built by the CLI, turned into SQL here."""
+
+    step: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    window: times.Window | None = None  # --on
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    status: str | None = None
+    params: list[tuple[str, str]] = field(default_factory=list)
+    metrics: list[tuple[str, str, float]] = field(default_factory=list)
+    limit: int | None = 50
+
+
+_METRIC_OPS: dict[str, Callable[[Any, float], Any]] = {
+    ">": lambda c, v: c > v,
+    ">=": lambda c, v: c >= v,
+    "<": lambda c, v: c < v,
+    "<=": lambda c, v: c <= v,
+    "=": lambda c, v: c == v,
+    "==": lambda c, v: c == v,
+    "!=": lambda c, v: c != v,
+}
+METRIC_OPERATORS = tuple(_METRIC_OPS)
+
+
+def new_run_id() -> str:
+    """Return a fresh run id: 32 lowercase hex digits."""
+    return uuid.uuid4().hex
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_path(url: str) -> str | None:
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    return database
+
+
+class Catalog:
+    """The catalog of runs, artifacts and edges at one SQLAlchemy URL."""
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        self.url = url
+        self.masked_url = mask_url(url)
+        self.is_sqlite = _is_sqlite(url)
+        if self.is_sqlite:
+            path = _sqlite_path(url)
+            if path and not os.path.exists(path):
+                if not create:
+                    raise CatalogError(
+                        f"no catalog at {self.masked_url}: run `lineage init` in the project folder"
+                    )
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.engine = self._make_engine()
+        if create:
+            self.create()
+
+    def _make_engine(self) -> Engine:
+        try:
+            if self.is_sqlite:
+                engine = sa.create_engine(self.url, connect_args={"timeout": 30})
+                _configure_sqlite(engine)
+            else:
+                engine = sa.create_engine(self.url, pool_pre_ping=True)
+        except (ImportError, SQLAlchemyError, ValueError) as error:
+            raise CatalogError(f"cannot open catalog {self.masked_url}: {_reason(error)}") from None
+        return engine
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def create(self) -> None:
+        """Create the tables that are missing and record the schema version."""
+        from sqlmodel import SQLModel
+
+        def work(conn: Connection) -> None:
+            SQLModel.metadata.create_all(conn)
+            exists = conn.execute(
+                sa.select(META.c.value).where(META.c.name == "schema_version")
+            ).first()
+            if exists is None:
+                conn.execute(
+                    META.insert().values(name="schema_version", value=str(models.SCHEMA_VERSION))
+                )
+
+        self._write(work)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                if write:
+                    conn = conn.execution_options(lineage_write=True)
+                with conn.begin():
+                    yield conn
+        except OperationalError as error:
+            raise CatalogError(f"cannot use catalog {self.masked_url}: {_reason(error)}") from None
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, retrying with backoff while the DB is busy."""
+        delay = 0.05
+        for attempt in range(12):
+            try:
+                with self.engine.connect() as raw:
+                    conn = raw.execution_options(lineage_write=True)
+                    with conn.begin():
+                        return work(conn)
+            except OperationalError as error:
+                if not _is_busy(error) or attempt == 11:
+                    raise CatalogError(
+                        f"cannot write to catalog {self.masked_url}: {_reason(error)}"
+                    ) from None
+            except DBAPIError as error:
+                raise CatalogError(
+                    f"cannot write to catalog {self.masked_url}: {_reason(error)}"
+                ) from None
+            _time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self._connect() as conn:
+            return work(conn)
+
+    # -- recording ------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        step: str,
+        key: str,
+        value: str,
+        *,
+        time: datetime | None = None,
+        run_id: str | None = None,
+        status: str = "running",
+        params: dict[str, Any] | None = None,
+        params_hash: str | None = None,
+        code_hash: str | None = None,
+        git_commit: str | None = None,
+        git_dirty: bool | None = None,
+        command: str | None = None,
+        host: str | None = None,
+        user: str | None = None,
+        pid: int | None = None,
+        upstream: Sequence[str] = (),
+    ) -> RunInfo:
+        """Record a new run (``running``) with its params and upstream runs; return it."""
+        started = times.now()
+        row = {
+            "id": run_id or new_run_id(),
+            "step": step,
+            "key": key,
+            "value": value,
+            "time": times.to_utc(time) if time else started,
+            "status": status,
+            "params_hash": params_hash,
+            "code_hash": code_hash,
+            "git_commit": git_commit,
+            "git_dirty": git_dirty,
+            "command": command,
+            "started_at": started,
+            "heartbeat_at": started,
+            "host": host,
+            "user": user,
+            "pid": pid,
+        }
+
+        def work(conn: Connection) -> None:
+            conn.execute(RUNS.insert(), row)
+            if params:
+                conn.execute(PARAMS.insert(), _param_rows(row["id"], params))
+            if upstream:
+                conn.execute(
+                    UPSTREAM.insert(),
+                    [{"run_id": row["id"], "upstream_id": up} for up in dict.fromkeys(upstream)],
+                )
+
+        self._write(work)
+        info = RunInfo(**{k: v for k, v in row.items()})
+        info.params = {k: _param_text(v) for k, v in (params or {}).items()}
+        return info
+
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        exit_code: int | None = None,
+        error: str | None = None,
+        params: dict[str, Any] | None = None,
+        metrics: Sequence[tuple[str, float, int | None, datetime]] = (),
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Record the end of a run, with what it logged since its last flush."""
+
+        def work(conn: Connection) -> None:
+            self._flush(conn, run_id, params, metrics, tags)
+            conn.execute(
+                RUNS.update()
+                .where(RUNS.c.id == run_id)
+                .values(status=status, exit_code=exit_code, error=error, ended_at=times.now())
+            )
+
+        self._write(work)
+
+    def flush(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        metrics: Sequence[tuple[str, float, int | None, datetime]] = (),
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Record params, metrics and tags logged by a run that is still going."""
+
+        def work(conn: Connection) -> None:
+            self._flush(conn, run_id, params, metrics, tags)
+            conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(heartbeat_at=times.now()))
+
+        self._write(work)
+
+    def _flush(
+        self,
+        conn: Connection,
+        run_id: str,
+        params: dict[str, Any] | None,
+        metrics: Sequence[tuple[str, float, int | None, datetime]],
+        tags: dict[str, str] | None,
+    ) -> None:
+        if params:
+            names = list(params)
+            conn.execute(PARAMS.delete().where(PARAMS.c.run_id == run_id, PARAMS.c.name.in_(names)))
+            conn.execute(PARAMS.insert(), _param_rows(run_id, params))
+        if metrics:
+            conn.execute(
+                METRICS.insert(),
+                [
+                    {"run_id": run_id, "name": n, "value": float(v), "step": s, "time": t}
+                    for n, v, s, t in metrics
+                ],
+            )
+        if tags:
+            conn.execute(TAGS.delete().where(TAGS.c.run_id == run_id, TAGS.c.name.in_(list(tags))))
+            conn.execute(
+                TAGS.insert(), [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
+            )
+
+    def add_output(
+        self,
+        run_id: str,
+        name: str,
+        artifact: dict[str, Any],
+    ) -> None:
+        """Record an artifact (once per hash) and the edge run -> artifact under ``name``."""
+
+        def work(conn: Connection) -> None:
+            self._ensure_artifact(conn, artifact)
+            conn.execute(OUTPUTS.delete().where(OUTPUTS.c.run_id == run_id, OUTPUTS.c.name == name))
+            conn.execute(
+                OUTPUTS.insert(), {"run_id": run_id, "name": name, "hash": artifact["hash"]}
+            )
+
+        self._write(work)
+
+    def add_input(
+        self,
+        run_id: str,
+        name: str,
+        artifact: dict[str, Any],
+        source_run_id: str | None = None,
+    ) -> None:
+        """Record the edge artifact -> run: the run consumed this exact hash under ``name``."""
+
+        def work(conn: Connection) -> None:
+            self._ensure_artifact(conn, artifact)
+            conn.execute(INPUTS.delete().where(INPUTS.c.run_id == run_id, INPUTS.c.name == name))
+            conn.execute(
+                INPUTS.insert(),
+                {
+                    "run_id": run_id,
+                    "name": name,
+                    "hash": artifact["hash"],
+                    "source_run_id": source_run_id,
+                },
+            )
+            if source_run_id:
+                known = conn.execute(
+                    sa.select(UPSTREAM.c.run_id).where(
+                        UPSTREAM.c.run_id == run_id, UPSTREAM.c.upstream_id == source_run_id
+                    )
+                ).first()
+                if known is None:
+                    conn.execute(
+                        UPSTREAM.insert(), {"run_id": run_id, "upstream_id": source_run_id}
+                    )
+
+        self._write(work)
+
+    def add_upstream(self, run_id: str, upstream_ids: Iterable[str]) -> None:
+        """Record that ``run_id`` was made from the given upstream runs."""
+
+        def work(conn: Connection) -> None:
+            known = set(
+                conn.execute(
+                    sa.select(UPSTREAM.c.upstream_id).where(UPSTREAM.c.run_id == run_id)
+                ).scalars()
+            )
+            rows = [
+                {"run_id": run_id, "upstream_id": up}
+                for up in dict.fromkeys(upstream_ids)
+                if up not in known
+            ]
+            if rows:
+                conn.execute(UPSTREAM.insert(), rows)
+
+        self._write(work)
+
+    def _ensure_artifact(self, conn: Connection, artifact: dict[str, Any]) -> None:
+        exists = conn.execute(
+            sa.select(ARTIFACTS.c.hash).where(ARTIFACTS.c.hash == artifact["hash"])
+        ).first()
+        if exists is None:
+            row = {
+                "hash": artifact["hash"],
+                "size": artifact["size"],
+                "kind": artifact["kind"],
+                "format": artifact.get("format"),
+                "rows": artifact.get("rows"),
+                "schema": artifact.get("schema"),
+                "created_at": times.now(),
+            }
+            conn.execute(ARTIFACTS.insert(), row)
+
+    # -- reading runs ---------------------------------------------------------------------
+
+    def get_run(self, run_id: str, *, details: bool = True) -> RunInfo:
+        """Return the run with exactly this id."""
+
+        def work(conn: Connection) -> RunInfo:
+            row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"no run with id {run_id}: list runs with `lineage runs`")
+            runs = [_run_from_row(row)]
+            if details:
+                self._attach_details(conn, runs)
+            return runs[0]
+
+        return self._read(work)
+
+    def get_runs(self, run_ids: Sequence[str], *, details: bool = True) -> list[RunInfo]:
+        """Return the runs with these ids, in the order given (unknown ids are skipped)."""
+
+        def work(conn: Connection) -> list[RunInfo]:
+            found: dict[str, RunInfo] = {}
+            for chunk in _chunks(list(dict.fromkeys(run_ids)), 500):
+                for row in conn.execute(sa.select(RUNS).where(RUNS.c.id.in_(chunk))).mappings():
+                    found[row["id"]] = _run_from_row(row)
+            runs = [found[i] for i in run_ids if i in found]
+            if details:
+                self._attach_details(conn, runs)
+            return runs
+
+        return self._read(work)
+
+    def search(self, filters: Filters) -> list[RunInfo]:
+        """Return the runs matching ``filters``, newest first, with params and metrics."""
+        query = sa.select(RUNS)
+        for condition in self._conditions(filters):
+            query = query.where(condition)
+        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc())
+        if filters.limit:
+            query = query.limit(filters.limit)
+
+        def work(conn: Connection) -> list[RunInfo]:
+            runs = [_run_from_row(row) for row in conn.execute(query).mappings()]
+            self._attach_details(conn, runs)
+            return runs
+
+        return self._read(work)
+
+    def _conditions(self, filters: Filters) -> list[Any]:
+        conditions: list[Any] = []
+        if filters.step:
+            conditions.append(RUNS.c.step == filters.step)
+        for key, value in filters.keys.items():
+            conditions.append(RUNS.c.key == key)
+            values = [v for v in value.split(",") if v] if "," in value else [value]
+            conditions.append(
+                RUNS.c.value.in_(values) if len(values) > 1 else RUNS.c.value == value
+            )
+        if filters.window:
+            conditions.append(RUNS.c.time >= filters.window.start)
+            conditions.append(RUNS.c.time < filters.window.end)
+        if filters.since:
+            conditions.append(RUNS.c.time >= filters.since)
+        if filters.until:
+            conditions.append(RUNS.c.time < filters.until)
+        if filters.status:
+            conditions.append(RUNS.c.status == filters.status)
+        for name, value in filters.params:
+            conditions.append(
+                sa.exists().where(
+                    PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == name, PARAMS.c.value == value
+                )
+            )
+        for name, op, number in filters.metrics:
+            latest = (
+                sa.select(METRICS.c.value)
+                .where(METRICS.c.run_id == RUNS.c.id, METRICS.c.name == name)
+                .order_by(METRICS.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            conditions.append(_METRIC_OPS[op](latest, number))
+        return conditions
+
+    def newest(
+        self,
+        step: str,
+        value: str | None = None,
+        *,
+        window: times.Window | None = None,
+        status: str | None = "finished",
+        before: datetime | None = None,
+    ) -> RunInfo | None:
+        """Return the newest run of ``(step, value)``, optionally in a window; an index seek."""
+        query = sa.select(RUNS).where(RUNS.c.step == step)
+        if value is not None:
+            query = query.where(RUNS.c.value == value)
+        if window is not None:
+            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
+        if before is not None:
+            query = query.where(RUNS.c.time < before)
+        if status is not None:
+            query = query.where(RUNS.c.status == status)
+        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(1)
+
+        def work(conn: Connection) -> RunInfo | None:
+            row = conn.execute(query).mappings().first()
+            return _run_from_row(row) if row else None
+
+        return self._read(work)
+
+    def _attach_details(self, conn: Connection, runs: list[RunInfo]) -> None:
+        if not runs:
+            return
+        by_id = {run.id: run for run in runs}
+        for chunk in _chunks(list(by_id), 500):
+            for run_id, name, value in conn.execute(
+                sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
+                    PARAMS.c.run_id.in_(chunk)
+                )
+            ):
+                by_id[run_id].params[name] = value
+            # The latest value of each metric (highest id) wins, as MLflow shows it.
+            for run_id, name, value in conn.execute(
+                sa.select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value)
+                .where(METRICS.c.run_id.in_(chunk))
+                .order_by(METRICS.c.id)
+            ):
+                by_id[run_id].metrics[name] = value
+            for run_id, name, value in conn.execute(
+                sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value).where(TAGS.c.run_id.in_(chunk))
+            ):
+                by_id[run_id].tags[name] = value
+
+    def metric_history(self, run_id: str, name: str) -> list[tuple[float, int | None, datetime]]:
+        """Return every value logged for a metric of a run, oldest first."""
+        query = (
+            sa.select(METRICS.c.value, METRICS.c.step, METRICS.c.time)
+            .where(METRICS.c.run_id == run_id, METRICS.c.name == name)
+            .order_by(METRICS.c.id)
+        )
+        return self._read(lambda conn: [tuple(row) for row in conn.execute(query)])
+
+    def key_names(self) -> dict[str, set[str]]:
+        """Return each key name recorded in the catalog with the steps that use it."""
+        query = sa.select(RUNS.c.key, RUNS.c.step).distinct()
+        result: dict[str, set[str]] = {}
+        for key, step in self._read(lambda conn: list(conn.execute(query))):
+            result.setdefault(key, set()).add(step)
+        return result
+
+    def step_names(self) -> list[str]:
+        """Return the step names recorded in the catalog."""
+        query = sa.select(RUNS.c.step).distinct().order_by(RUNS.c.step)
+        return self._read(lambda conn: list(conn.execute(query).scalars()))
+
+    # -- edges ----------------------------------------------------------------------------
+
+    def outputs(self, run_id: str) -> list[ArtifactInfo]:
+        """Return the artifacts a run produced, by name."""
+        query = (
+            sa.select(OUTPUTS.c.name, OUTPUTS.c.run_id, ARTIFACTS)
+            .join(ARTIFACTS, ARTIFACTS.c.hash == OUTPUTS.c.hash)
+            .where(OUTPUTS.c.run_id == run_id)
+            .order_by(OUTPUTS.c.name)
+        )
+        return self._read(lambda conn: [_artifact(row) for row in conn.execute(query).mappings()])
+
+    def outputs_of(self, run_ids: Sequence[str]) -> dict[str, list[ArtifactInfo]]:
+        """Return the outputs of many runs at once: ``{run_id: [artifact, ...]}``."""
+        result: dict[str, list[ArtifactInfo]] = {run_id: [] for run_id in run_ids}
+        if not run_ids:
+            return result
+        query = (
+            sa.select(OUTPUTS.c.name, OUTPUTS.c.run_id, ARTIFACTS)
+            .join(ARTIFACTS, ARTIFACTS.c.hash == OUTPUTS.c.hash)
+            .where(OUTPUTS.c.run_id.in_(list(run_ids)))
+            .order_by(OUTPUTS.c.run_id, OUTPUTS.c.name)
+        )
+        for row in self._read(lambda conn: list(conn.execute(query).mappings())):
+            result[row["run_id"]].append(_artifact(row))
+        return result
+
+    def inputs(self, run_id: str) -> list[ArtifactInfo]:
+        """Return the artifacts a run consumed, by name, with the hash it consumed."""
+        query = (
+            sa.select(INPUTS.c.name, INPUTS.c.run_id, INPUTS.c.source_run_id, ARTIFACTS)
+            .join(ARTIFACTS, ARTIFACTS.c.hash == INPUTS.c.hash)
+            .where(INPUTS.c.run_id == run_id)
+            .order_by(INPUTS.c.name)
+        )
+        return self._read(lambda conn: [_artifact(row) for row in conn.execute(query).mappings()])
+
+    def upstream_ids(self, run_id: str) -> list[str]:
+        """Return the ids of the runs ``run_id`` was made from."""
+        query = sa.select(UPSTREAM.c.upstream_id).where(UPSTREAM.c.run_id == run_id)
+        return self._read(lambda conn: sorted(conn.execute(query).scalars()))
+
+    def downstream_ids(self, run_id: str) -> list[str]:
+        """Return the ids of the runs made from ``run_id``."""
+        query = sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id == run_id)
+        return self._read(lambda conn: sorted(conn.execute(query).scalars()))
+
+    def runs_with_hash(self, hash_: str) -> dict[str, list[str]]:
+        """Return the runs that produced and consumed ``hash_``: an index seek on each edge."""
+
+        def work(conn: Connection) -> dict[str, list[str]]:
+            produced = conn.execute(
+                sa.select(OUTPUTS.c.run_id).where(OUTPUTS.c.hash == hash_)
+            ).scalars()
+            consumed = conn.execute(
+                sa.select(INPUTS.c.run_id).where(INPUTS.c.hash == hash_)
+            ).scalars()
+            return {"produced": sorted(set(produced)), "consumed": sorted(set(consumed))}
+
+        return self._read(work)
+
+    def get_artifact(self, hash_: str) -> ArtifactInfo | None:
+        """Return the artifact with exactly this hash, or None."""
+        query = sa.select(ARTIFACTS).where(ARTIFACTS.c.hash == hash_)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        return _artifact({**row, "name": ""}) if row else None
+
+    def find_artifacts(self, prefix: str) -> list[ArtifactInfo]:
+        """Return the artifacts whose hash starts with ``prefix`` (with or without algorithm)."""
+        from lineage.hashing import ALGORITHM
+
+        full = prefix if ":" in prefix else f"{ALGORITHM}:{prefix}"
+        query = (
+            sa.select(ARTIFACTS)
+            .where(ARTIFACTS.c.hash >= full, ARTIFACTS.c.hash < full + "\x7f")
+            .limit(10)
+        )
+        rows = self._read(lambda conn: list(conn.execute(query).mappings()))
+        return [_artifact({**row, "name": ""}) for row in rows]
+
+    # -- refs -----------------------------------------------------------------------------
+
+    def find_by_prefix(self, prefix: str, limit: int = 10) -> list[RunInfo]:
+        """Return the runs whose id starts with ``prefix``: an index range, not a scan."""
+        prefix = prefix.lower()
+        query = (
+            sa.select(RUNS)
+            .where(RUNS.c.id >= prefix, RUNS.c.id < prefix + "\x7f")
+            .order_by(RUNS.c.id)
+            .limit(limit)
+        )
+        rows = self._read(lambda conn: list(conn.execute(query).mappings()))
+        return [_run_from_row(row) for row in rows]
+
+    def resolve(self, text: str) -> RunInfo:
+        """Return the one run a ref names; raise NotFound or Ambiguous with what to do."""
+        from lineage import refs
+
+        ref = refs.parse_ref(text)
+        if isinstance(ref, refs.IdRef):
+            matches = self.find_by_prefix(ref.prefix, limit=5)
+            if not matches:
+                raise NotFound(
+                    f"no run matches {text!r}: give an id prefix from `lineage runs` or a ref "
+                    "such as process:plain"
+                )
+            if len(matches) > 1:
+                listed = ", ".join(m.short_id for m in matches[:4])
+                raise Ambiguous(
+                    f"{text!r} matches more than one run ({listed}, ...): give more of the id"
+                )
+            return self.get_run(matches[0].id)
+        run = self.newest(ref.step, ref.value, window=ref.window, status="finished") or self.newest(
+            ref.step, ref.value, window=ref.window, status=None
+        )
+        if run is None:
+            raise NotFound(self._no_match_message(text, ref))
+        return self.get_run(run.id)
+
+    def _no_match_message(self, text: str, ref: Any) -> str:
+        newest = self.newest(ref.step, ref.value, status=None)
+        name = f"{ref.step}:{ref.value}" if ref.value is not None else ref.step
+        if newest is not None:
+            return f"no run matches {text!r} (newest {name} is {times.format_time(newest.time)})"
+        steps = self.step_names()
+        if ref.step not in steps:
+            known = ", ".join(steps) if steps else "none yet"
+            return f"no run matches {text!r}: there is no step {ref.step!r} (steps: {known})"
+        return f"no run matches {text!r}: no {ref.step} run has the value {ref.value!r}"
+
+    def run_count(self) -> int:
+        """Return how many runs the catalog holds."""
+        query = sa.select(sa.func.count()).select_from(RUNS)
+        return self._read(lambda conn: conn.execute(query).scalar_one())
+
+    def schema_version(self) -> int | None:
+        """Return the schema version recorded in the catalog."""
+        query = sa.select(META.c.value).where(META.c.name == "schema_version")
+        value = self._read(lambda conn: conn.execute(query).scalar())
+        return int(value) if value is not None else None
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN IMMEDIATE is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        # A write that starts as a read and upgrades its lock can fail at once with "database
+        # is locked"; taking the write lock up front makes it wait its turn instead.
+        if conn.get_execution_options().get("lineage_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _is_busy(error: OperationalError) -> bool:
+    text = str(error.orig).lower() if error.orig else str(error).lower()
+    return "locked" in text or "busy" in text or "deadlock" in text or "could not serialize" in text
+
+
+def _reason(error: BaseException) -> str:
+    orig = getattr(error, "orig", None)
+    text = str(orig if orig is not None else error).strip().splitlines()
+    return mask_url(text[0]) if text else type(error).__name__
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def _param_rows(run_id: str, params: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"run_id": run_id, "name": k, "value": _param_text(v)} for k, v in params.items()]
+
+
+def _run_from_row(row: Any) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        step=row["step"],
+        key=row["key"],
+        value=row["value"],
+        time=row["time"],
+        status=row["status"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        error=row["error"],
+        params_hash=row["params_hash"],
+        code_hash=row["code_hash"],
+        git_commit=row["git_commit"],
+        git_dirty=row["git_dirty"],
+        command=row["command"],
+        exit_code=row["exit_code"],
+        host=row["host"],
+        user=row["user"],
+        pid=row["pid"],
+        heartbeat_at=row["heartbeat_at"],
+    )
+
+
+def _artifact(row: Any) -> ArtifactInfo:
+    return ArtifactInfo(
+        name=row["name"],
+        hash=row["hash"],
+        size=row["size"],
+        kind=row["kind"],
+        format=row["format"],
+        rows=row["rows"],
+        schema=row["schema"],
+        run_id=row.get("run_id"),
+        source_run_id=row.get("source_run_id"),
+    )
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,477 @@
+"""The ``lineage`` command: thin click commands over the library; the only module that prints.
+
+Each command parses, calls one library function, and renders: aligned tables for people,
+``--json`` (one document on stdout) for scripts. Errors are ``LineageError``s turned into one
+``Error: ...`` line and their exit code in ``main``; no traceback reaches the user unless
+``--debug`` asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+KEY_PREFIX = "key__"
+
+
+# -- output helpers ---------------------------------------------------------------------------
+
+
+def echo_json(document: Any) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(document, indent=2, sort_keys=False, default=str))
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows as an aligned table with a header line."""
+    text_rows = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in text_rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    click.echo(click.style(line, bold=True) if sys.stdout.isatty() else line)
+    for row in text_rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def short_hash(hash_: str) -> str:
+    algorithm, _, hexdigest = hash_.partition(":")
+    return f"{algorithm}:{hexdigest[:12]}"
+
+
+def format_metrics(metrics: dict[str, float], limit: int = 3) -> str:
+    items = [f"{k}={v:.4g}" for k, v in list(metrics.items())[:limit]]
+    if len(metrics) > limit:
+        items.append("...")
+    return " ".join(items)
+
+
+def progress_bar(total: int, label: str) -> Callable[[int], None] | None:
+    """Return a progress callback drawing on stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty() or total <= 0:
+        return None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False)
+    bar.__enter__()
+    done = [0]
+
+    def update(n: int) -> None:
+        done[0] += n
+        bar.update(n)
+        if done[0] >= total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+# -- keyed commands: options that come from lineage.toml --------------------------------------
+
+
+def _declared_keys() -> dict[str, list[str]]:
+    """Read the keys declared in lineage.toml around the current folder (cheap: no database)."""
+    try:
+        from lineage.pipeline import load_pipeline
+        from lineage.project import find_root
+
+        root = find_root()
+        pipeline = load_pipeline(root) if root else None
+    except Exception:  # a broken lineage.toml is reported by the command itself, not by --help
+        return {}
+    return pipeline.keys() if pipeline else {}
+
+
+class KeyedCommand(click.Command):
+    """A command that also takes ``--KEY VALUE`` for every key of the pipeline and catalog."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        taken = {opt for p in params for opt in getattr(p, "opts", [])}
+        for key, steps in _declared_keys().items():
+            option = f"--{key.replace('_', '-')}"
+            if option in taken:
+                continue
+            params.insert(
+                -1,
+                click.Option(
+                    [option, KEY_PREFIX + key],
+                    metavar="VALUE",
+                    help=f"key of step {', '.join(steps)} (a,b for several)",
+                ),
+            )
+        return params
+
+
+def collect_keys(kwargs: dict[str, Any], extra: Sequence[str]) -> dict[str, str]:
+    """Gather ``--KEY VALUE`` pairs from declared options and from undeclared extra args."""
+    keys = {
+        name[len(KEY_PREFIX) :]: value
+        for name, value in list(kwargs.items())
+        if name.startswith(KEY_PREFIX) and value is not None
+    }
+    for name in [n for n in kwargs if n.startswith(KEY_PREFIX)]:
+        kwargs.pop(name)
+    args = list(extra)
+    while args:
+        flag = args.pop(0)
+        if not flag.startswith("--") or len(flag) < 3:
+            raise click.UsageError(f"unexpected argument {flag!r}: keys are given as --KEY VALUE")
+        name, eq, value = flag[2:].partition("=")
+        if not eq:
+            if not args or args[0].startswith("--"):
+                raise click.UsageError(f"option {flag} needs a value: {flag} VALUE")
+            value = args.pop(0)
+        keys[name.replace("-", "_")] = value
+    return keys
+
+
+# -- the group --------------------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT)
+@click.option(
+    "--catalog",
+    envvar="LINEAGE_CATALOG_URL",
+    metavar="URL",
+    help="Catalog database URL (default: sqlite:///.lineage/catalog.db in the project).",
+)
+@click.option(
+    "--store",
+    envvar="LINEAGE_STORE_URL",
+    metavar="URL",
+    help="Artifact store: a folder, memory:// or s3://bucket/prefix (default: .lineage/objects).",
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.version_option(package_name="lineage-catalog", prog_name="lineage")
+@click.pass_context
+def cli(ctx: click.Context, catalog: str | None, store: str | None, debug: bool) -> None:
+    """Record runs under typed identities and rebuild only what changed.
+
+    \b
+    Start with:
+      lineage init --example              write a runnable example pipeline
+      lineage resolve --table transactions --logic plain --algorithm LogisticRegression
+      lineage runs --on today             what ran today, newest first
+      lineage show train:LogisticRegression
+    """
+    ctx.obj = {"catalog": catalog, "store": store, "debug": debug}
+
+
+def _opts(ctx: click.Context) -> dict[str, str | None]:
+    obj = ctx.find_root().obj or {}
+    return {"catalog": obj.get("catalog"), "store": obj.get("store")}
+
+
+# -- init -------------------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option(
+    "--example", is_flag=True, help="Also write a runnable example pipeline (load, process, train)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
+    """Create the catalog and artifact store of a project in PATH (default: here)."""
+    from lineage import api
+    from lineage.project import mask_url
+
+    result = api.init(path, example=example, **_opts(ctx))
+    if as_json:
+        echo_json(
+            {
+                "root": str(result.root),
+                "catalog": mask_url(result.catalog_url),
+                "store": result.store_url,
+                "written": [str(p) for p in result.written],
+                "kept": [str(p) for p in result.kept],
+            }
+        )
+        return
+    click.echo(f"project  {result.root}")
+    click.echo(f"catalog  {mask_url(result.catalog_url)}")
+    click.echo(f"store    {result.store_url}")
+    for written in result.written:
+        click.echo(f"wrote    {written.relative_to(result.root)}")
+    for kept in result.kept:
+        click.echo(f"kept     {kept.relative_to(result.root)} (exists)")
+    if example:
+        click.echo(
+            "\nNext: lineage resolve --table transactions --logic plain "
+            "--algorithm LogisticRegression"
+        )
+
+
+# -- runs, show, artifacts --------------------------------------------------------------------
+
+
+@cli.command(
+    cls=KeyedCommand,
+    context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.option("--step", metavar="STEP", help="Only runs of this step.")
+@click.option("--on", metavar="DATE", help="Only runs on this UTC day (or within this time).")
+@click.option("--since", metavar="TIME", help="Only runs at or after TIME.")
+@click.option("--until", metavar="TIME", help="Only runs before TIME (a date includes that day).")
+@click.option(
+    "--status",
+    type=click.Choice(["running", "finished", "failed", "killed"]),
+    help="Only runs with this status.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    help="Only runs with this parameter value (repeatable).",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="EXPR",
+    help="Only runs whose metric compares so, e.g. 'auc>0.9' (repeatable).",
+)
+@click.option("--limit", default=50, show_default=True, help="At most this many runs (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.pass_context
+def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None:
+    """Search runs by type and date, newest first.
+
+    Any key of the pipeline or the catalog filters by value: --table transactions,
+    --logic plain. Times take ISO dates and datetimes (UTC), YYYYMMDDHHMMSS, Unix seconds,
+    today or yesterday.
+
+    \b
+    Examples:
+      lineage runs --table transactions --on today
+      lineage runs --step train --metric 'auc>0.9' --since 2026-11-01
+      lineage runs --logic plain --json
+    """
+    from lineage import api, times
+
+    keys = collect_keys(kwargs, ctx.args)
+    found = api.search(
+        step=kwargs["step"],
+        keys=keys,
+        on=kwargs["on"],
+        since=kwargs["since"],
+        until=kwargs["until"],
+        status=kwargs["status"],
+        params=list(kwargs["params"]),
+        metrics=list(kwargs["metrics"]),
+        limit=kwargs["limit"],
+        catalog=_opts(ctx)["catalog"],
+    )
+    if as_json:
+        echo_json([run.to_dict() for run in found])
+        return
+    if as_csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["run_id", "step", "key", "value", "time", "status", "params", "metrics"])
+        for run in found:
+            writer.writerow(
+                [
+                    run.id,
+                    run.step,
+                    run.key,
+                    run.value,
+                    times.format_precise(run.time),
+                    run.status,
+                    json.dumps(run.params, sort_keys=True),
+                    json.dumps(run.metrics, sort_keys=True),
+                ]
+            )
+        return
+    if not found:
+        click.echo("no runs match", err=True)
+        return
+    echo_table(
+        ["RUN", "STEP", "KEY", "VALUE", "TIME", "STATUS", "METRICS"],
+        [
+            [
+                run.short_id,
+                run.step,
+                run.key,
+                run.value,
+                times.format_time(run.time),
+                run.status,
+                format_metrics(run.metrics),
+            ]
+            for run in found
+        ],
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Show a run: identity, params, metrics, inputs and outputs with hashes, neighbours.
+
+    REF is an id prefix (3f2a9c), step:value (newest), step:value@DATE (newest that day) or
+    step:value@TIME (exact).
+    """
+    from lineage import api, times
+
+    details = api.show(ref, catalog=_opts(ctx)["catalog"])
+    if as_json:
+        echo_json(details.to_dict())
+        return
+    run = details.run
+    lines = [
+        ("run", run.id),
+        ("identity", f"{run.step}  {run.key}={run.value}  {times.format_precise(run.time)}"),
+        ("status", run.status + (f" (exit {run.exit_code})" if run.exit_code is not None else "")),
+        ("started", times.format_time(run.started_at)),
+    ]
+    if run.ended_at:
+        seconds = (run.ended_at - run.started_at).total_seconds()
+        lines.append(("ended", f"{times.format_time(run.ended_at)}  ({seconds:.2f}s)"))
+    if run.error:
+        lines.append(("error", run.error.splitlines()[-1] if run.error.strip() else run.error))
+    if run.command:
+        lines.append(("command", run.command))
+    if run.code_hash:
+        lines.append(("code", run.code_hash))
+    if run.git_commit:
+        lines.append(("git", run.git_commit[:12] + (" (dirty)" if run.git_dirty else "")))
+    lines.append(("by", f"{run.user or '?'}@{run.host or '?'} pid {run.pid or '?'}"))
+    if run.params:
+        lines.append(("params", " ".join(f"{k}={v}" for k, v in sorted(run.params.items()))))
+    if run.metrics:
+        lines.append(("metrics", " ".join(f"{k}={v:.6g}" for k, v in sorted(run.metrics.items()))))
+    if run.tags:
+        lines.append(("tags", " ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))))
+    for label, value in lines:
+        click.echo(f"{label:<10} {value}")
+    for title, artifacts in (("inputs", details.inputs), ("outputs", details.outputs)):
+        click.echo(f"\n{title}:")
+        if not artifacts:
+            click.echo("  (none)")
+            continue
+        echo_table(
+            ["  NAME", "KIND", "HASH", "SIZE", "ROWS"],
+            [
+                [
+                    "  " + a.name,
+                    a.kind,
+                    a.hash,
+                    human_size(a.size),
+                    a.rows if a.rows is not None else "",
+                ]
+                for a in artifacts
+            ],
+        )
+    for title, neighbours in (("upstream", details.upstream), ("downstream", details.downstream)):
+        if neighbours:
+            click.echo(f"\n{title}:")
+            for other in neighbours:
+                click.echo(f"  {other.short_id}  {other.label}  {other.status}")
+
+
+@cli.group(context_settings=CONTEXT)
+def artifacts() -> None:
+    """Fetch artifacts from the store."""
+
+
+@artifacts.command("get", context_settings=CONTEXT)
+@click.argument("spec", metavar="REF:NAME")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(), help="Where to write the file or folder."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was fetched as JSON.")
+@click.pass_context
+def artifacts_get(ctx: click.Context, spec: str, output: str, as_json: bool) -> None:
+    """Fetch an artifact (REF:NAME, or a hash xxh128:...) to a path, verifying its hash.
+
+    \b
+    Examples:
+      lineage artifacts get train:LogisticRegression:model.pkl -o model.pkl
+      lineage artifacts get 3f2a9c:features -o features.parquet
+    """
+    from lineage import api
+
+    artifact, target = api.get_artifact(spec, output, **_opts(ctx))
+    if as_json:
+        echo_json({**artifact.to_dict(), "path": str(target)})
+        return
+    click.echo(f"{target}  {artifact.hash}  {human_size(artifact.size)}")
+
+
+# -- resolver commands (run, resolve, audit, impact, graph) ----------------------------------
+
+
+# -- team commands (info) ---------------------------------------------------------------------
+
+
+# -- integrity commands (verify, rm, gc, db) --------------------------------------------------
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI: turn every LineageError into one line and its exit code."""
+    from lineage.errors import LineageError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or bool(os.environ.get("LINEAGE_DEBUG"))
+    try:
+        code = cli.main(args=args, prog_name="lineage", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except LineageError as error:
+        if debug:
+            raise
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # `lineage runs | head`: the reader left; nothing to report.
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as error:  # a bug: say so in one line, keep the traceback for --debug
+        if debug:
+            raise
+        click.echo(
+            f"Error: internal error ({type(error).__name__}: {error}); rerun with --debug "
+            "and report it",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

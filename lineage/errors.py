@@ -1,0 +1,64 @@
+"""The errors a user can meet, each with the exit code the CLI gives it.
+
+The CLI catches ``LineageError`` once and prints ``Error: <message>``; everything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class LineageError(Exception):
+    """Base of every error meant for the user: one line saying what was wrong and what to do."""
+
+    exit_code = 1
+
+
+class UsageError(LineageError):
+    """The command was called wrongly: a bad option, a malformed value."""
+
+    exit_code = 2
+
+
+class NotFound(LineageError):
+    """A ref, step, key or artifact names nothing that exists."""
+
+    exit_code = 1
+
+
+class Ambiguous(UsageError):
+    """A ref or name matches more than one thing."""
+
+
+class InvalidPipeline(UsageError):
+    """``lineage.toml`` is malformed: syntax, unknown step, cycle, bad parameter."""
+
+
+class InvalidTime(UsageError):
+    """A time or date that cannot be parsed."""
+
+
+class InvalidRef(UsageError):
+    """A ref that cannot be parsed."""
+
+
+class InvalidFilter(UsageError):
+    """A search filter that is not a comparison, or names an unknown field."""
+
+
+class InvalidName(UsageError):
+    """An artifact name that is empty, absolute, or leaves its folder."""
+
+
+class CatalogError(LineageError):
+    """The catalog cannot be opened, read or written."""
+
+
+class StoreError(LineageError):
+    """The artifact store cannot be reached, or holds a corrupt object."""
+
+
+class StepFailed(LineageError):
+    """A launched step exited non-zero."""
+
+
+class NoChain(LineageError):
+    """No coherent chain exists and launching was not allowed."""

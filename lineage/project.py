@@ -1,0 +1,117 @@
+"""Find the project root and ``lineage.toml``; settle the catalog and store URLs by precedence.
+
+Precedence: command-line option > environment variable > ``lineage.toml`` > default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lineage.errors import InvalidPipeline, UsageError
+
+PIPELINE_FILE = "lineage.toml"
+STATE_DIR = ".lineage"
+CATALOG_ENV = "LINEAGE_CATALOG_URL"
+STORE_ENV = "LINEAGE_STORE_URL"
+PROJECT_ENV = "LINEAGE_PROJECT_ROOT"
+
+
+@dataclass
+class Project:
+    """Where a project lives and which catalog and store it uses."""
+
+    root: Path
+    catalog_url: str
+    store_url: str
+    config: dict[str, Any] = field(default_factory=dict)
+    store_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pipeline_file(self) -> Path:
+        return self.root / PIPELINE_FILE
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+
+def find_root(start: Path | None = None) -> Path | None:
+    """Return the nearest folder at or above ``start`` holding lineage.toml or .lineage/."""
+    if os.environ.get(PROJECT_ENV):
+        return Path(os.environ[PROJECT_ENV]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PIPELINE_FILE).is_file() or (folder / STATE_DIR).is_dir():
+            return folder
+    return None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """Read ``lineage.toml``; a syntax error names the file and line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidPipeline(f"{path}: {error}: fix the TOML syntax") from None
+    except OSError as error:
+        raise InvalidPipeline(f"cannot read {path}: {error.strerror}") from None
+
+
+def load_project(
+    catalog: str | None = None,
+    store: str | None = None,
+    start: Path | None = None,
+    *,
+    required: bool = True,
+) -> Project:
+    """Find the project around ``start`` and settle its catalog and store URLs.
+
+    With ``required`` and no project found (and no catalog URL given), raise a usage error that
+    says to run ``lineage init``; without it, the current folder becomes the root.
+    """
+    root = find_root(start)
+    if root is None:
+        if required and not (catalog or os.environ.get(CATALOG_ENV)):
+            raise UsageError(
+                "no lineage project here (no lineage.toml or .lineage/ in this folder or its "
+                "parents): run `lineage init` first"
+            )
+        root = (start or Path.cwd()).resolve()
+    config: dict[str, Any] = {}
+    if (root / PIPELINE_FILE).is_file():
+        config = read_config(root / PIPELINE_FILE)
+    catalog_section = _section(config, "catalog")
+    store_section = _section(config, "store")
+    catalog_url = (
+        catalog
+        or os.environ.get(CATALOG_ENV)
+        or catalog_section.get("url")
+        or f"sqlite:///{root / STATE_DIR / 'catalog.db'}"
+    )
+    store_url = (
+        store
+        or os.environ.get(STORE_ENV)
+        or store_section.get("url")
+        or str(root / STATE_DIR / "objects")
+    )
+    options = {k: v for k, v in store_section.items() if k != "url"}
+    return Project(root, catalog_url, store_url, config, options)
+
+
+def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
+    section = config.get(name, {})
+    if not isinstance(section, dict):
+        raise InvalidPipeline(f"{PIPELINE_FILE}: [{name}] must be a table, like [{name}] url = ...")
+    return section
+
+
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)", re.I)
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``: a password never reaches output."""
+    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)

@@ -1,0 +1,299 @@
+"""Content-addressed objects over fsspec: put, open, exists, verify.
+
+An object lives at ``<root>/xxh128/<hex[:2]>/<hex[2:]>``. Local stores copy and hash in one
+pass into a temporary name, then rename into place; object stores hash first, then upload to
+the final key (which appears only when the upload completes). An object that exists is never
+written again, so logging the same content twice stores it once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from lineage import hashing
+from lineage.errors import InvalidName, NotFound, StoreError
+
+if TYPE_CHECKING:
+    pass
+
+Progress = Callable[[int], None]
+MANIFEST_FORMAT = "lineage-manifest-1"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What putting content into the store produced."""
+
+    hash: str
+    size: int
+    kind: str  # file, folder, table
+
+
+def check_name(name: str) -> str:
+    """Refuse an artifact name that is empty, absolute, or leaves its folder."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if not name or path.is_absolute() or name.startswith("~") or ".." in path.parts:
+        raise InvalidName(
+            f"artifact name {name!r} leaves its folder: use a relative name such as 'model.pkl'"
+        )
+    if "/" in name or name in (".",):
+        raise InvalidName(
+            f"artifact name {name!r} may not contain '/': the slash qualifies an input by its "
+            "upstream run ('transactions/data')"
+        )
+    return name
+
+
+class Store:
+    """A content-addressed object store at an fsspec URL (a local path, memory://, s3://)."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        import fsspec
+
+        self.url = url
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url, **options)
+        except (ImportError, ValueError) as error:
+            raise StoreError(f"cannot open store {url!r}: {error}") from None
+        self.root = root.rstrip("/")
+        protocol = self.fs.protocol
+        self.protocol = protocol if isinstance(protocol, str) else protocol[0]
+        self.local = self.protocol in ("file", "local")
+        self.memory = self.protocol == "memory"
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def path(self, hash_: str) -> str:
+        """Return where the object of ``hash_`` lives in the store."""
+        algorithm, hexdigest = hashing.split_hash(hash_)
+        return f"{self.root}/{algorithm}/{hexdigest[:2]}/{hexdigest[2:]}"
+
+    def exists(self, hash_: str) -> bool:
+        """Return whether the object of ``hash_`` is in the store."""
+        return self._exists(self.path(hash_))
+
+    def _exists(self, path: str) -> bool:
+        if self.local:
+            return os.path.exists(path)
+        try:
+            return self.fs.exists(path)
+        except Exception as error:  # network and permission errors of any fsspec backend
+            raise StoreError(f"cannot reach store {self.url!r}: {error}") from None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def put_file(self, source: str | os.PathLike[str], progress: Progress | None = None) -> Stored:
+        """Store a local file; hash it while copying when the store is local."""
+        source = os.fspath(source)
+        if not os.path.isfile(source):
+            raise NotFound(f"no file to log at {source!r}: check the path")
+        if self.local:
+            return self._put_local(source, progress)
+        hash_, size = hashing.hash_file(source, progress)
+        target = self.path(hash_)
+        if not self._exists(target):
+            self._upload(source, target)
+        return Stored(hash_, size, "file")
+
+    def _put_local(self, source: str, progress: Progress | None) -> Stored:
+        tmp_dir = os.path.join(self.root, "tmp")
+        os.makedirs(tmp_dir, exist_ok=True)
+        tmp = os.path.join(tmp_dir, uuid.uuid4().hex)
+        hasher = hashing.new_hasher()
+        size = 0
+        try:
+            with open(source, "rb", buffering=0) as src, open(tmp, "wb", buffering=0) as dst:
+                for chunk in hashing.iter_chunks(src):
+                    hasher.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+            hash_ = hashing.format_hash(hasher.hexdigest())
+            self._place_local(tmp, self.path(hash_))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return Stored(hash_, size, "file")
+
+    def _place_local(self, tmp: str, target: str) -> None:
+        if os.path.exists(target):
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Objects are read-only: a stray write through a fetched path cannot corrupt the store.
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+
+    def _upload(self, source: str, target: str) -> None:
+        # Object stores expose a key only once its (multipart) upload completes, so the final
+        # key is written directly; the memory filesystem has no partial state to fear either.
+        try:
+            self.fs.put_file(source, target)
+        except Exception as error:
+            raise StoreError(f"cannot upload to {self.url!r}: {error}") from None
+
+    def put_bytes(self, data: bytes) -> Stored:
+        """Store a bytes object (small content such as a folder manifest)."""
+        hash_ = hashing.hash_bytes(data)
+        target = self.path(hash_)
+        if self._exists(target):
+            return Stored(hash_, len(data), "file")
+        if self.local:
+            tmp_dir = os.path.join(self.root, "tmp")
+            os.makedirs(tmp_dir, exist_ok=True)
+            tmp = os.path.join(tmp_dir, uuid.uuid4().hex)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            try:
+                self._place_local(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            try:
+                self.fs.pipe_file(target, data)
+            except Exception as error:
+                raise StoreError(f"cannot write to {self.url!r}: {error}") from None
+        return Stored(hash_, len(data), "file")
+
+    def put_folder(
+        self, source: str | os.PathLike[str], progress: Progress | None = None
+    ) -> tuple[Stored, list[dict[str, Any]]]:
+        """Store every file under a folder, then its canonical manifest; return the manifest's."""
+        base = Path(source)
+        if not base.is_dir():
+            raise NotFound(f"no folder to log at {os.fspath(source)!r}: check the path")
+        entries = []
+        total = 0
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            stored = self.put_file(path, progress)
+            entries.append(
+                {
+                    "path": path.relative_to(base).as_posix(),
+                    "hash": stored.hash,
+                    "size": stored.size,
+                }
+            )
+            total += stored.size
+        entries.sort(key=lambda e: e["path"])
+        manifest = manifest_bytes(entries)
+        stored = self.put_bytes(manifest)
+        return Stored(stored.hash, total, "folder"), entries
+
+    # -- reading -------------------------------------------------------------------------
+
+    def open(self, hash_: str) -> BinaryIO:
+        """Open the object of ``hash_`` for reading."""
+        path = self.path(hash_)
+        try:
+            return self.fs.open(path, "rb")
+        except FileNotFoundError:
+            raise NotFound(
+                f"object {hash_} is missing from the store {self.url!r}: run `lineage verify`"
+            ) from None
+
+    def read_bytes(self, hash_: str) -> bytes:
+        """Return the whole content of a (small) object."""
+        with self.open(hash_) as f:
+            return f.read()
+
+    def read_manifest(self, hash_: str) -> list[dict[str, Any]]:
+        """Return the entries of a folder's manifest object."""
+        document = json.loads(self.read_bytes(hash_))
+        return document["entries"]
+
+    def get_file(
+        self, hash_: str, target: str | os.PathLike[str], progress: Progress | None = None
+    ) -> str:
+        """Copy an object to a local file, verifying its hash on the way; return the path."""
+        target = os.fspath(target)
+        os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+        tmp = f"{target}.{uuid.uuid4().hex[:8]}.part"
+        hasher = hashing.new_hasher()
+        try:
+            with self.open(hash_) as src, open(tmp, "wb") as dst:
+                for chunk in hashing.iter_chunks(src):
+                    hasher.update(chunk)
+                    dst.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+            got = hashing.format_hash(hasher.hexdigest())
+            if got != hash_:
+                raise StoreError(
+                    f"object {hash_} is corrupt in {self.url!r} (its bytes hash to {got}): "
+                    "run `lineage verify`"
+                )
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
+
+    def get_folder(
+        self, hash_: str, target: str | os.PathLike[str], progress: Progress | None = None
+    ) -> str:
+        """Rebuild a folder from its manifest under ``target``; return the path."""
+        base = Path(target)
+        for entry in self.read_manifest(hash_):
+            check_relative(entry["path"])
+            self.get_file(entry["hash"], base / entry["path"], progress)
+        base.mkdir(parents=True, exist_ok=True)
+        return os.fspath(base)
+
+    def local_path(self, hash_: str) -> str | None:
+        """Return the object's path on this disk, when the store is local and holds it."""
+        if self.local:
+            path = self.path(hash_)
+            if os.path.exists(path):
+                return path
+        return None
+
+    # -- checking ------------------------------------------------------------------------
+
+    def verify(self, hash_: str) -> bool:
+        """Re-hash an object; return whether its bytes still hash to its name."""
+        try:
+            with self.open(hash_) as f:
+                got, _ = hashing.hash_stream(f)
+        except NotFound:
+            return False
+        return got == hash_
+
+    def remove(self, hash_: str) -> None:
+        """Delete an object (gc only)."""
+        path = self.path(hash_)
+        if self.local:
+            if os.path.exists(path):
+                os.chmod(path, 0o644)
+                os.unlink(path)
+        elif self._exists(path):
+            self.fs.rm_file(path)
+
+    def clear_temporary(self) -> None:
+        """Remove leftovers of interrupted local writes."""
+        if self.local:
+            shutil.rmtree(os.path.join(self.root, "tmp"), ignore_errors=True)
+
+
+def check_relative(path: str) -> str:
+    """Refuse a manifest path that is absolute or leaves its folder."""
+    parts = PurePosixPath(path).parts
+    if not path or PurePosixPath(path).is_absolute() or ".." in parts:
+        raise StoreError(f"manifest entry {path!r} leaves its folder: the manifest is corrupt")
+    return path
+
+
+def manifest_bytes(entries: list[dict[str, Any]]) -> bytes:
+    """Serialize a folder manifest canonically: sorted, compact, stable across runs."""
+    document = {"format": MANIFEST_FORMAT, "entries": sorted(entries, key=lambda e: e["path"])}
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()

@@ -1,0 +1,128 @@
+"""Parse and format times, dates and windows. Times are timezone-aware UTC everywhere inside.
+
+Accepted input: ISO dates (``2026-11-20``) and datetimes (naive means UTC), ``YYYYMMDDHHMMSS``,
+Unix seconds, and the words ``today``, ``yesterday`` and ``now``. Every input names a window:
+a date is its whole UTC day, a datetime is as wide as its precision (``10:15:02`` is that whole
+second), so ``process:plain@2026-11-20T10:15:02Z`` finds the run shown with that time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from lineage.errors import InvalidTime
+
+MICROSECOND = timedelta(microseconds=1)
+_COMPACT = re.compile(r"^\d{14}$")
+_UNIX = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FRACTION = re.compile(r"[T ]\d{2}:\d{2}:\d{2}\.(\d+)")
+_SECONDS = re.compile(r"[T ]\d{2}:\d{2}:\d{2}")
+_MINUTES = re.compile(r"[T ]\d{2}:\d{2}")
+
+FORMATS_HELP = (
+    "an ISO date or datetime (2026-11-20, 2026-11-20T10:15:02Z), YYYYMMDDHHMMSS, Unix seconds, "
+    "today or yesterday"
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open UTC interval ``[start, end)`` named by one time input."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def now() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Return ``moment`` as aware UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def day_window(day: datetime) -> Window:
+    """Return the whole UTC day containing ``day``."""
+    start = to_utc(day).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Window(start, start + timedelta(days=1))
+
+
+def parse_window(text: str) -> Window:
+    """Parse any accepted time input into the window it names."""
+    value = text.strip()
+    lowered = value.lower()
+    if lowered in ("today", "yesterday"):
+        today = day_window(now())
+        if lowered == "today":
+            return today
+        return Window(today.start - timedelta(days=1), today.start)
+    if lowered == "now":
+        moment = now()
+        return Window(moment, moment + MICROSECOND)
+    if _COMPACT.match(value):
+        try:
+            moment = datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            raise _invalid(text) from None
+        return Window(moment, moment + timedelta(seconds=1))
+    if _UNIX.match(value):
+        try:
+            moment = datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _invalid(text) from None
+        width = MICROSECOND if "." in value else timedelta(seconds=1)
+        # float() rounds sub-microsecond noise; rebuild from the integer parts to stay exact.
+        whole, _, fraction = value.partition(".")
+        moment = datetime.fromtimestamp(int(whole), UTC) + timedelta(
+            microseconds=int(fraction.ljust(6, "0")) if fraction else 0
+        )
+        return Window(moment, moment + width)
+    if _DATE.match(value):
+        try:
+            return day_window(datetime.fromisoformat(value))
+        except ValueError:
+            raise _invalid(text) from None
+    try:
+        moment = to_utc(datetime.fromisoformat(value.replace("z", "Z")))
+    except ValueError:
+        raise _invalid(text) from None
+    return Window(moment, moment + _precision(value))
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a time input into one moment: the start of the window it names."""
+    return parse_window(text).start
+
+
+def _precision(value: str) -> timedelta:
+    if _FRACTION.search(value):
+        return MICROSECOND
+    if _SECONDS.search(value):
+        return timedelta(seconds=1)
+    if _MINUTES.search(value):
+        return timedelta(minutes=1)
+    return timedelta(hours=1)
+
+
+def _invalid(text: str) -> InvalidTime:
+    return InvalidTime(f"cannot read {text!r} as a time: use {FORMATS_HELP}")
+
+
+def format_time(moment: datetime) -> str:
+    """Format for people: ISO 8601 UTC to the second, ``2026-11-20T10:15:02Z``."""
+    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_precise(moment: datetime) -> str:
+    """Format for scripts: ISO 8601 UTC with microseconds, ``2026-11-20T10:15:02.123456Z``."""
+    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
