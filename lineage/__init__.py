@@ -17,13 +17,15 @@ __all__ = [
     "LineageError",
     "Store",
     "current_run",
+    "resolve",
+    "run_step",
     "search",
     "show",
     "start_run",
 ]
 
 if TYPE_CHECKING:
-    from lineage.api import search, show
+    from lineage.api import resolve, run_step, search, show
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
     from lineage.run import ActiveRun, current_run, start_run
@@ -38,6 +40,8 @@ _LAZY = {
     "Filters": "lineage.catalog",
     "LineageError": "lineage.errors",
     "Store": "lineage.store",
+    "resolve": "lineage.api",
+    "run_step": "lineage.api",
     "search": "lineage.api",
     "show": "lineage.api",
 }

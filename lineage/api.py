@@ -218,3 +218,56 @@ def init(
     result.catalog_url = project.catalog_url
     result.store_url = project.store_url
     return result
+
+
+def resolve(
+    keys: dict[str, str],
+    *,
+    params: list[str] | None = None,
+    pins: dict[str, str] | None = None,
+    rerun: list[str] | None = None,
+    allow_stale_code: bool = False,
+    dry_run: bool = False,
+    no_launch: bool = False,
+    jobs: int = 1,
+    on_output: Any = None,
+    on_event: Any = None,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> Any:
+    """Resolve the newest coherent chain for ``keys`` (``{"table": "transactions", ...}``).
+
+    Returns a ``lineage.resolve.Chain``; raises StepFailed / NoChain (carrying ``.chain``).
+    """
+    from lineage import resolver
+
+    return resolver.resolve(
+        session(catalog, store),
+        keys,
+        params=params or [],
+        pins=pins,
+        rerun=rerun or [],
+        allow_stale_code=allow_stale_code,
+        dry_run=dry_run,
+        no_launch=no_launch,
+        jobs=jobs,
+        on_output=on_output,
+        on_event=on_event,
+    )
+
+
+def run_step(
+    step: str,
+    keys: dict[str, str],
+    *,
+    params: list[str] | None = None,
+    on_output: Any = None,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> RunInfo:
+    """Launch one step now (``lineage run``); return its finished run."""
+    from lineage import resolver
+
+    return resolver.run_step(
+        session(catalog, store), step, keys, params=params or [], on_output=on_output
+    )

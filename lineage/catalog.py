@@ -140,6 +140,15 @@ class ArtifactInfo:
 
 
 @dataclass
+class Edges:
+    """What one run consumed (hash, source run), was made from, and produced (hashes)."""
+
+    inputs: list[tuple[str, str | None]] = field(default_factory=list)
+    upstream: set[str] = field(default_factory=set)
+    outputs: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Filters:
     """A search over runs; every field narrows it. Built by the CLI, turned into SQL here."""
 
@@ -353,13 +362,23 @@ class Catalog:
 
         def work(conn: Connection) -> None:
             self._flush(conn, run_id, params, metrics, tags)
-            conn.execute(
-                RUNS.update()
-                .where(RUNS.c.id == run_id)
-                .values(status=status, exit_code=exit_code, error=error, ended_at=times.now())
-            )
+            values: dict[str, Any] = {"status": status, "ended_at": times.now()}
+            if exit_code is not None:
+                values["exit_code"] = exit_code
+            # Keep an error the step recorded itself when the launcher has nothing better.
+            if error is not None:
+                values["error"] = error
+            conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(**values))
 
         self._write(work)
+
+    def set_pid(self, run_id: str, pid: int) -> None:
+        """Record the process that executes a run (the launcher's child, not the launcher)."""
+        self._write(
+            lambda conn: conn.execute(
+                RUNS.update().where(RUNS.c.id == run_id).values(pid=pid, heartbeat_at=times.now())
+            )
+        )
 
     def flush(
         self,
@@ -598,6 +617,101 @@ class Catalog:
             return _run_from_row(row) if row else None
 
         return self._read(work)
+
+    def candidates(
+        self,
+        step: str,
+        value: str,
+        *,
+        hashes: Sequence[str],
+        upstream_ids: Sequence[str],
+        params_hash: str | None = None,
+        code_hash: str | None = None,
+        window: times.Window | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[RunInfo]:
+        """Return finished runs of ``(step, value)`` that may be coherent with an upstream chain.
+
+        A candidate consumed one of ``hashes`` or recorded one of ``upstream_ids``; both are
+        found through the edge indexes, so the cost follows the few runs that touched this
+        data, not the size of the catalog. ``before`` pages on ``(time, id)``, newest first.
+        """
+        linked = sa.union(
+            sa.select(INPUTS.c.run_id).where(INPUTS.c.hash.in_(list(hashes))),
+            sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id.in_(list(upstream_ids))),
+        ).subquery()
+        query = sa.select(RUNS).where(
+            RUNS.c.id.in_(sa.select(linked.c.run_id)),
+            RUNS.c.step == step,
+            RUNS.c.value == value,
+            RUNS.c.status == "finished",
+        )
+        if params_hash is not None:
+            query = query.where(RUNS.c.params_hash == params_hash)
+        if code_hash is not None:
+            query = query.where(RUNS.c.code_hash == code_hash)
+        if window is not None:
+            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
+        if before is not None:
+            moment, run_id = before
+            query = query.where(
+                sa.or_(RUNS.c.time < moment, sa.and_(RUNS.c.time == moment, RUNS.c.id < run_id))
+            )
+        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(limit)
+        return self._read(
+            lambda conn: [_run_from_row(row) for row in conn.execute(query).mappings()]
+        )
+
+    def anchors(
+        self,
+        step: str,
+        value: str,
+        *,
+        params_hash: str | None = None,
+        window: times.Window | None = None,
+        limit: int = 1,
+    ) -> list[RunInfo]:
+        """Return the newest finished runs of a root step's ``(step, value)``: an index seek."""
+        query = sa.select(RUNS).where(
+            RUNS.c.step == step, RUNS.c.value == value, RUNS.c.status == "finished"
+        )
+        if params_hash is not None:
+            query = query.where(RUNS.c.params_hash == params_hash)
+        if window is not None:
+            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
+        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(limit)
+        return self._read(
+            lambda conn: [_run_from_row(row) for row in conn.execute(query).mappings()]
+        )
+
+    def edges(self, run_ids: Sequence[str]) -> dict[str, Edges]:
+        """Return, for many runs at once, what each consumed and which runs it was made from."""
+        result = {run_id: Edges() for run_id in run_ids}
+        if not run_ids:
+            return result
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(list(result), 500):
+                for run_id, hash_, source in conn.execute(
+                    sa.select(INPUTS.c.run_id, INPUTS.c.hash, INPUTS.c.source_run_id).where(
+                        INPUTS.c.run_id.in_(chunk)
+                    )
+                ):
+                    result[run_id].inputs.append((hash_, source))
+                for run_id, upstream_id in conn.execute(
+                    sa.select(UPSTREAM.c.run_id, UPSTREAM.c.upstream_id).where(
+                        UPSTREAM.c.run_id.in_(chunk)
+                    )
+                ):
+                    result[run_id].upstream.add(upstream_id)
+                for run_id, hash_ in conn.execute(
+                    sa.select(OUTPUTS.c.run_id, OUTPUTS.c.hash).where(OUTPUTS.c.run_id.in_(chunk))
+                ):
+                    result[run_id].outputs.add(hash_)
+
+        self._read(work)
+        return result
 
     def _attach_details(self, conn: Connection, runs: list[RunInfo]) -> None:
         if not runs:
