@@ -497,7 +497,9 @@ def _echo_chain(chain: Any) -> None:
 
 @cli.command(
     cls=ResolveCommand,
-    context_settings={**CONTEXT, "ignore_unknown_options": False},
+    # Undeclared --KEY options reach the library, which names the real problem: an unknown
+    # key, or a lineage.toml too broken to declare any.
+    context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True},
 )
 @click.option(
     "-P",
@@ -571,7 +573,9 @@ def resolve(ctx: click.Context, as_json: bool, **kwargs: Any) -> None:
 @cli.command(
     "run",
     cls=KeyedCommand,
-    context_settings={**CONTEXT, "ignore_unknown_options": False},
+    # Undeclared --KEY options reach the library, which names the real problem: an unknown
+    # key, or a lineage.toml too broken to declare any.
+    context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True},
 )
 @click.argument("step")
 @click.option(
@@ -638,8 +642,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as error:
+        # One line, like every other error: what was wrong, then where help is.
+        where = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        message = " ".join(error.format_message().split())
+        click.echo(f"Error: {message}{where}", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"Error: {' '.join(error.format_message().split())}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
