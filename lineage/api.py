@@ -163,6 +163,11 @@ def get_artifact(
             from lineage.errors import Ambiguous
 
             raise Ambiguous(f"{spec!r} matches more than one artifact: give more of the hash")
+        else:
+            # Without this, the hash fell through to REF:NAME and blamed a step named 'xxh128'.
+            raise NotFound(
+                f"no artifact has a hash starting with {spec!r}: copy one from `lineage show REF`"
+            )
     if artifact is None:
         ref, name = refs.split_artifact_ref(spec)
         run = s.catalog.resolve(ref)

@@ -251,8 +251,13 @@ class Catalog:
                     conn = conn.execution_options(lineage_write=True)
                 with conn.begin():
                     yield conn
-        except OperationalError as error:
-            raise CatalogError(f"cannot use catalog {self.masked_url}: {_reason(error)}") from None
+        except DBAPIError as error:
+            # Not only OperationalError: a file that is not a database ("file is not a
+            # database") is a DatabaseError, and must read as one line, not an internal error.
+            raise CatalogError(
+                f"cannot read catalog {self.masked_url}: {_reason(error)}: check the file, or "
+                "point --catalog / LINEAGE_CATALOG_URL at a lineage catalog"
+            ) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retrying with backoff while the DB is busy."""
