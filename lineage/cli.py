@@ -256,9 +256,10 @@ def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
 def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None:
     """Search runs by type and date, newest first.
 
-    Any key of the pipeline or the catalog filters by value: --table transactions,
-    --logic plain. Times take ISO dates and datetimes (UTC), YYYYMMDDHHMMSS, Unix seconds,
-    today or yesterday.
+    Any key of the pipeline or the catalog filters by value, --table transactions,
+    --logic plain: it selects the runs with that value and every run made from them
+    (add --step to keep one step). Times take ISO dates and datetimes (UTC),
+    YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
 
     \b
     Examples:
