@@ -287,8 +287,12 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
         return
     if as_csv:
         import csv
+        import io
 
-        writer = csv.writer(sys.stdout)
+        # Through click.echo, not sys.stdout: one output path, so CliRunner and pipes see it
+        # in order (writes to sys.stdout were left unflushed in the test runner's buffer).
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["run_id", "step", "key", "value", "time", "status", "params", "metrics"])
         for run in found:
             writer.writerow(
@@ -303,6 +307,7 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
                     json.dumps(run.metrics, sort_keys=True),
                 ]
             )
+        click.echo(buffer.getvalue(), nl=False)
         return
     if not found:
         click.echo("no runs match", err=True)
