@@ -787,8 +787,9 @@ class Catalog:
                 )
             if len(matches) > 1:
                 listed = ", ".join(m.short_id for m in matches[:4])
+                more = ", ..." if len(matches) > 4 else ""
                 raise Ambiguous(
-                    f"{text!r} matches more than one run ({listed}, ...): give more of the id"
+                    f"{text!r} matches more than one run ({listed}{more}): give more of the id"
                 )
             return self.get_run(matches[0].id)
         run = self.newest(ref.step, ref.value, window=ref.window, status="finished") or self.newest(
