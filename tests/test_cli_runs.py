@@ -681,3 +681,15 @@ def test_no_project_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             *args,
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lineage_toml_syntax_error_names_file_and_line(runs: dict[str, str], project: Path) -> None:
+    (project / "lineage.toml").write_text('[steps.load]\nkey = "table\n')
+    result = invoke("runs")
+    assert result.exit_code == 2
+    # tomllib words the problem itself; the file, the line and what to do are ours.
+    assert result.stderr.startswith(f"Error: {project}/lineage.toml: ")
+    assert "(at line 2, column 13)" in result.stderr
+    assert result.stderr.endswith(": fix the TOML syntax\n")
+    assert result.stderr.count("\n") == 1
+    assert "--help" in invoke("runs", "--help").stdout  # help still works to read the options
