@@ -34,7 +34,7 @@ T_LOAD_OLD = utc(2026, 11, 18, 9, 2, 11)
 T_LOAD = utc(2026, 11, 20, 8, 0, 0)
 T_CUSTOMERS = utc(2026, 11, 20, 9, 0, 0)
 T_PROCESS = utc(2026, 11, 20, 10, 15, 2, 123456)
-T_TRAIN_FAILED = utc(2026, 11, 21, 11, 0, 0)
+T_TRAIN_FAILED = utc(2026, 11, 21, 12, 30, 0)  # newer than train:lr, which finished
 T_TRAIN_LR = utc(2026, 11, 21, 12, 0, 0)
 T_TRAIN_RF = utc(2026, 11, 21, 13, 0, 0)
 MODEL = b"\x80\x04weights of a logistic regression\x00" * 1000
@@ -168,7 +168,7 @@ def object_path(root: Path, hash_: str) -> Path:
 def test_init_creates_catalog_and_store_and_keeps_what_exists(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "fresh"
+    root = (tmp_path / "fresh").resolve()
     result = ok("init", str(root))
     assert result.stdout.splitlines() == [
         f"project  {root}",
@@ -194,8 +194,8 @@ def test_init_creates_catalog_and_store_and_keeps_what_exists(
 def test_runs_lists_newest_first_by_run_time_not_insertion(runs: dict[str, str]) -> None:
     assert listed_ids() == [
         runs["train_rf"],
-        runs["train_lr"],
         runs["train_failed"],
+        runs["train_lr"],
         runs["process"],
         runs["customers"],
         runs["load"],
@@ -257,8 +257,8 @@ def test_key_filter_lists_the_runs_of_that_value_and_those_made_from_them(
 ) -> None:
     assert listed_ids("--table", "transactions") == [
         runs["train_rf"],
-        runs["train_lr"],
         runs["train_failed"],
+        runs["train_lr"],
         runs["process"],
         runs["load"],
         runs["load_old"],
@@ -272,12 +272,12 @@ def test_key_filter_lists_the_runs_of_that_value_and_those_made_from_them(
     # --step keeps one step; two keys narrow to the chain that has both.
     assert listed_ids("--step", "train", "--table", "transactions") == [
         runs["train_rf"],
-        runs["train_lr"],
         runs["train_failed"],
+        runs["train_lr"],
     ]
     assert listed_ids("--table", "transactions", "--logic", "plain", "--algorithm", "lr") == [
-        runs["train_lr"],
         runs["train_failed"],
+        runs["train_lr"],
     ]
     assert listed_ids("--algorithm=rf") == [runs["train_rf"]]
 
@@ -294,18 +294,22 @@ def test_runs_on_a_day_and_since_until(runs: dict[str, str]) -> None:
     assert listed_ids("--on", "2026-11-20T10:15:02Z") == [runs["process"]]
     assert listed_ids("--since", "2026-11-21") == [
         runs["train_rf"],
-        runs["train_lr"],
         runs["train_failed"],
+        runs["train_lr"],
     ]
     # --until takes a date as including that day.
     assert listed_ids("--until", "2026-11-18") == [runs["load_old"]]
-    assert listed_ids("--since", "20261120090000", "--until", "2026-11-21T11:59:59Z") == [
-        runs["train_failed"],
+    assert listed_ids("--since", "20261120090000", "--until", "2026-11-21T12:29:59Z") == [
+        runs["train_lr"],
         runs["process"],
         runs["customers"],
     ]
     unix = str(int(T_TRAIN_LR.timestamp()))
-    assert listed_ids("--since", unix, "--step", "train") == [runs["train_rf"], runs["train_lr"]]
+    assert listed_ids("--since", unix, "--step", "train") == [
+        runs["train_rf"],
+        runs["train_failed"],
+        runs["train_lr"],
+    ]
 
 
 def test_runs_on_today_and_yesterday(project: Path) -> None:
@@ -328,7 +332,7 @@ def test_runs_by_status_param_metric_and_limit(runs: dict[str, str]) -> None:
         runs["train_rf"],
         runs["train_failed"],
     ]
-    assert listed_ids("--limit", "2") == [runs["train_rf"], runs["train_lr"]]
+    assert listed_ids("--limit", "2") == [runs["train_rf"], runs["train_failed"]]
     assert len(listed_ids("--limit", "0")) == 7
 
 
@@ -362,8 +366,9 @@ def test_key_declared_in_lineage_toml_is_an_option_before_any_run(project: Path)
         ("process:plain@2026-11-20T10:15:02.123456Z", "process"),
         ("process:plain@2026-11-20T10:15:02Z", "process"),
         ("train:lr", "train_lr"),  # the newest finished, not the newer failed one
+        ("train:lr@2026-11-21", "train_lr"),  # the newest finished that day
         ("train", "train_rf"),
-        ("train:lr@2026-11-21T11:00:00Z", "train_failed"),
+        ("train:lr@2026-11-21T12:30:00Z", "train_failed"),
     ],
 )
 def test_show_every_ref_form(runs: dict[str, str], ref: str, expected: str) -> None:
