@@ -57,6 +57,14 @@ def known_keys(s: Session) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in sorted(keys.items())}
 
 
+def match_key(name: str, known: dict[str, list[str]] | list[str]) -> str:
+    """Return the known key that ``name`` spells, treating '-' and '_' alike, as options do."""
+    if name in known:
+        return name
+    wanted = name.replace("-", "_")
+    return next((key for key in known if key.replace("-", "_") == wanted), name)
+
+
 def search(
     *,
     step: str | None = None,
@@ -75,6 +83,7 @@ def search(
     keys = dict(keys or {})
     if keys or step:
         known = known_keys(s)
+        keys = {match_key(key, known): value for key, value in keys.items()}
         for key in keys:
             if key not in known:
                 listed = ", ".join(known) or "none yet"

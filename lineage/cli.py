@@ -110,7 +110,9 @@ class KeyedCommand(click.Command):
             params.insert(
                 -1,
                 click.Option(
-                    [option, KEY_PREFIX + key],
+                    # A parameter name must be an identifier: a key "target-env" would crash
+                    # click ("Invalid start character"); api.search matches either spelling.
+                    [option, KEY_PREFIX + key.replace("-", "_")],
                     metavar="VALUE",
                     help=f"key of step {', '.join(steps)} (a,b for several)",
                 ),

@@ -350,6 +350,16 @@ def test_key_declared_in_lineage_toml_is_an_option_before_any_run(project: Path)
     assert listed_ids("--table", "t") == [deploy.id, load.id]
 
 
+def test_key_with_a_hyphen_is_an_option_too(project: Path) -> None:
+    (project / "lineage.toml").write_text('[steps.deploy]\nkey = "target-env"\n')
+    assert "--target-env VALUE" in ok("runs", "--help").stdout
+    with lineage.start_run("deploy", **{"target-env": "prod"}) as deploy:
+        pass
+    assert listed_ids("--target-env", "prod") == [deploy.id]
+    (project / "lineage.toml").unlink()  # recorded only: the extra --target-env finds it too
+    assert listed_ids("--target-env", "prod") == [deploy.id]
+
+
 # -- show -------------------------------------------------------------------------------------
 
 
