@@ -13,7 +13,7 @@ from typing import Any
 
 from lineage import times
 from lineage.catalog import METRIC_OPERATORS, STATUSES, ArtifactInfo, Filters, RunInfo
-from lineage.errors import InvalidFilter, NotFound, UsageError
+from lineage.errors import InvalidFilter, LineageError, NotFound, UsageError
 from lineage.run import Session, open_session
 
 _METRIC = re.compile(
@@ -186,10 +186,18 @@ def get_artifact(
             raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
         artifact = outputs[name]
     target = Path(output)
-    if artifact.kind == "folder":
-        s.store.get_folder(artifact.hash, target, progress)
-    else:
-        s.store.get_file(artifact.hash, target, progress)
+    if artifact.kind != "folder" and target.is_dir():
+        # `-o somewhere/` puts the file in that folder under its name, as cp does.
+        target = target / (artifact.name or artifact.hash.partition(":")[2])
+    try:
+        if artifact.kind == "folder":
+            s.store.get_folder(artifact.hash, target, progress)
+        else:
+            s.store.get_file(artifact.hash, target, progress)
+    except OSError as error:
+        raise LineageError(
+            f"cannot write {str(target)!r}: {error.strerror or error}: choose another -o path"
+        ) from None
     return artifact, target
 
 

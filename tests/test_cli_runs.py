@@ -454,6 +454,32 @@ def test_artifacts_get_by_hash_and_hash_prefix(runs: dict[str, str], tmp_path: P
         assert target.read_bytes() == MODEL
 
 
+def test_artifacts_get_into_an_existing_folder_keeps_the_name(
+    runs: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "into"
+    folder.mkdir()
+    got = ok("artifacts", "get", "train:lr:model.pkl", "-o", str(folder))
+    assert got.stdout.split()[0] == str(folder / "model.pkl")
+    assert (folder / "model.pkl").read_bytes() == MODEL
+
+
+def test_artifacts_get_to_an_unwritable_path(runs: dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "model.pkl"
+    fails(
+        1,
+        f"cannot write {str(target)!r}: File exists: choose another -o path",
+        "artifacts",
+        "get",
+        "train:lr:model.pkl",
+        "-o",
+        str(target),
+    )
+    assert blocker.read_text() == "not a folder"
+
+
 def test_artifacts_get_of_a_table_is_its_parquet(runs: dict[str, str], tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
