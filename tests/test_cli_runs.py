@@ -111,7 +111,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 def runs(project: Path, recorded: tuple[Path, dict[str, str]]) -> dict[str, str]:
     """A fresh copy of the recorded history in this test's project: tests may change it."""
     source, ids = recorded
-    shutil.copytree(source / ".lineage", project / ".lineage", dirs_exist_ok=True)
+    # Drop the empty catalog first: a leftover -wal file must never meet the copied database.
+    shutil.rmtree(project / ".lineage")
+    shutil.copytree(source / ".lineage", project / ".lineage")
     return dict(ids)
 
 
