@@ -260,8 +260,13 @@ class Catalog:
                     conn = conn.execution_options(lineage_write=True)
                 with conn.begin():
                     yield conn
-        except OperationalError as error:
-            raise CatalogError(f"cannot use catalog {self.masked_url}: {_reason(error)}") from None
+        except DBAPIError as error:
+            # Not only OperationalError: a file that is not a database ("file is not a
+            # database") is a DatabaseError, and must read as one line, not an internal error.
+            raise CatalogError(
+                f"cannot read catalog {self.masked_url}: {_reason(error)}: check the file, or "
+                "point --catalog / LINEAGE_CATALOG_URL at a lineage catalog"
+            ) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retrying with backoff while the DB is busy."""
@@ -540,30 +545,60 @@ class Catalog:
         return self._read(work)
 
     def search(self, filters: Filters) -> list[RunInfo]:
-        """Return the runs matching ``filters``, newest first, with params and metrics."""
-        query = sa.select(RUNS)
-        for condition in self._conditions(filters):
-            query = query.where(condition)
-        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc())
-        if filters.limit:
-            query = query.limit(filters.limit)
+        """Return the runs matching ``filters``, newest first, with params and metrics.
+
+        A key filter (``table=transactions``) selects the runs with that key value and every
+        run made from them, so ``--table transactions`` lists the load runs of that table and
+        the process and train runs downstream of them.
+        """
 
         def work(conn: Connection) -> list[RunInfo]:
+            query = sa.select(RUNS)
+            for condition in self._conditions(filters, self._step_key(conn, filters.step)):
+                query = query.where(condition)
+            query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc())
+            if filters.limit:
+                query = query.limit(filters.limit)
             runs = [_run_from_row(row) for row in conn.execute(query).mappings()]
             self._attach_details(conn, runs)
             return runs
 
         return self._read(work)
 
-    def _conditions(self, filters: Filters) -> list[Any]:
+    def _step_key(self, conn: Connection, step: str | None) -> str | None:
+        # One index seek: a step has one key, so any of its runs tells it.
+        if not step:
+            return None
+        query = sa.select(RUNS.c.key).where(RUNS.c.step == step).limit(1)
+        return conn.execute(query).scalar()
+
+    def _conditions(self, filters: Filters, step_key: str | None = None) -> list[Any]:
         conditions: list[Any] = []
         if filters.step:
             conditions.append(RUNS.c.step == filters.step)
-        for key, value in filters.keys.items():
-            conditions.append(RUNS.c.key == key)
+        for index, (key, value) in enumerate(filters.keys.items()):
             values = [v for v in value.split(",") if v] if "," in value else [value]
+            matches = RUNS.c.value.in_(values) if len(values) > 1 else RUNS.c.value == value
+            own = sa.and_(RUNS.c.key == key, matches)
+            if key == step_key:
+                # The step's own key: no run of it is made from another, so this stays an
+                # index seek on (step, value, time).
+                conditions.append(own)
+                continue
+            # Runs made, at any depth, from a run with this key value: walk the upstream edges.
+            made_from = (
+                sa.select(RUNS.c.id.label("id"))
+                .where(own)
+                .cte(f"made_from_{index}", recursive=True)
+            )
+            made_from = made_from.union(
+                sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id == made_from.c.id)
+            )
             conditions.append(
-                RUNS.c.value.in_(values) if len(values) > 1 else RUNS.c.value == value
+                sa.or_(
+                    own,
+                    sa.and_(RUNS.c.key != key, RUNS.c.id.in_(sa.select(made_from.c.id))),
+                )
             )
         if filters.window:
             conditions.append(RUNS.c.time >= filters.window.start)
@@ -866,8 +901,9 @@ class Catalog:
                 )
             if len(matches) > 1:
                 listed = ", ".join(m.short_id for m in matches[:4])
+                more = ", ..." if len(matches) > 4 else ""
                 raise Ambiguous(
-                    f"{text!r} matches more than one run ({listed}, ...): give more of the id"
+                    f"{text!r} matches more than one run ({listed}{more}): give more of the id"
                 )
             return self.get_run(matches[0].id)
         run = self.newest(ref.step, ref.value, window=ref.window, status="finished") or self.newest(

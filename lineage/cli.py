@@ -138,7 +138,9 @@ class KeyedCommand(click.Command):
             params.insert(
                 -1,
                 click.Option(
-                    [option, KEY_PREFIX + key],
+                    # A parameter name must be an identifier: a key "target-env" would crash
+                    # click ("Invalid start character"); api.search matches either spelling.
+                    [option, KEY_PREFIX + key.replace("-", "_")],
                     metavar="VALUE",
                     help=f"key of step {', '.join(steps)} (a,b for several)",
                 ),
@@ -284,9 +286,10 @@ def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
 def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None:
     """Search runs by type and date, newest first.
 
-    Any key of the pipeline or the catalog filters by value: --table transactions,
-    --logic plain. Times take ISO dates and datetimes (UTC), YYYYMMDDHHMMSS, Unix seconds,
-    today or yesterday.
+    Any key of the pipeline or the catalog filters by value, --table transactions,
+    --logic plain: it selects the runs with that value and every run made from them
+    (add --step to keep one step). Times take ISO dates and datetimes (UTC),
+    YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
 
     \b
     Examples:
@@ -314,8 +317,12 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
         return
     if as_csv:
         import csv
+        import io
 
-        writer = csv.writer(sys.stdout)
+        # Through click.echo, not sys.stdout: one output path, so CliRunner and pipes see it
+        # in order (writes to sys.stdout were left unflushed in the test runner's buffer).
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["run_id", "step", "key", "value", "time", "status", "params", "metrics"])
         for run in found:
             writer.writerow(
@@ -330,6 +337,7 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
                     json.dumps(run.metrics, sort_keys=True),
                 ]
             )
+        click.echo(buffer.getvalue(), nl=False)
         return
     if not found:
         click.echo("no runs match", err=True)
