@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lineage import times
+from lineage.api import match_key
 from lineage.catalog import RunInfo
 from lineage.errors import NoChain, StepFailed, UsageError
 from lineage.pipeline import Pipeline, Step, load_pipeline, params_hash
@@ -126,6 +127,7 @@ def plan(
             "`lineage init --example` writes one to start from"
         )
     declared = pipeline.keys()
+    keys = {match_key(key, declared): value for key, value in keys.items()}
     for key in keys:
         if key not in declared:
             raise UsageError(
@@ -484,6 +486,7 @@ def run_step(
             f"no steps in {session.project.pipeline_file}: `lineage run` needs a pipeline file"
         )
     spec = pipeline.step(step)
+    keys = {match_key(key, pipeline.keys()): value for key, value in keys.items()}
     wanted = pipeline.ancestors(step)
     own_keys = {pipeline.steps[name].key for name in wanted}
     extra = sorted(set(keys) - own_keys)

@@ -81,12 +81,16 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path) -> None:
     runs = json.loads(
         run_cli("runs", "--logic", "plain", "--on", today, "--json", cwd=root, check=True).stdout
     )
-    assert [r["run_id"] for r in runs] == [
+    # The process runs with logic=plain, newest first, and the train runs made from them.
+    process_runs = [r["run_id"] for r in runs if r["step"] == "process"]
+    assert process_runs == [
         changed[1]["run_id"],
         tidy[1]["run_id"],
         new[1]["run_id"],
         first[1]["run_id"],
     ]
+    assert {r["step"] for r in runs} == {"process", "train"}
+    assert changed[2]["run_id"] in {r["run_id"] for r in runs}
     load = json.loads(run_cli("show", changed[0]["run_id"], "--json", cwd=root, check=True).stdout)
     data_hash = next(o["hash"] for o in load["outputs"] if o["name"] == "data")
     train = json.loads(
