@@ -35,6 +35,7 @@ OUTPUTS = models.Output.__table__
 INPUTS = models.Input.__table__
 UPSTREAM = models.Upstream.__table__
 META = models.Meta.__table__
+CLAIMS = models.Claim.__table__
 
 STATUSES = ("running", "finished", "failed", "killed")
 ID_MIN_PREFIX = 4
@@ -923,6 +924,67 @@ class Catalog:
             known = ", ".join(steps) if steps else "none yet"
             return f"no run matches {text!r}: there is no step {ref.step!r} (steps: {known})"
         return f"no run matches {text!r}: no {ref.step} run has the value {ref.value!r}"
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def claim(self, key: str, label: str, host: str, pid: int) -> bool:
+        """Take the claim ``key`` for this process; return False when another holds it."""
+        now = times.now()
+        row = {
+            "key": key,
+            "label": label,
+            "host": host,
+            "pid": pid,
+            "created_at": now,
+            "heartbeat_at": now,
+        }
+
+        def work(conn: Connection) -> bool:
+            return self._insert_ignore(conn, CLAIMS, row) == 1
+
+        return self._write(work)
+
+    def get_claim(self, key: str) -> dict[str, Any] | None:
+        """Return the claim ``key`` as a dict, or None when nobody holds it."""
+        query = sa.select(CLAIMS).where(CLAIMS.c.key == key)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        return dict(row) if row else None
+
+    def update_claim(self, key: str, *, run_id: str | None = None) -> None:
+        """Refresh a claim's heartbeat (and record the run it launched)."""
+        values: dict[str, Any] = {"heartbeat_at": times.now()}
+        if run_id is not None:
+            values["run_id"] = run_id
+        self._write(
+            lambda conn: conn.execute(CLAIMS.update().where(CLAIMS.c.key == key).values(**values))
+        )
+
+    def release_claim(self, key: str, host: str, pid: int) -> bool:
+        """Drop the claim ``key`` if this holder still has it; return whether it did."""
+
+        def work(conn: Connection) -> bool:
+            done = conn.execute(
+                CLAIMS.delete().where(
+                    CLAIMS.c.key == key, CLAIMS.c.host == host, CLAIMS.c.pid == pid
+                )
+            )
+            return done.rowcount == 1
+
+        return self._write(work)
+
+    def _insert_ignore(self, conn: Connection, table: sa.Table, row: dict[str, Any]) -> int:
+        """Insert ``row`` unless its primary key exists; return how many rows were inserted."""
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # pragma: no cover - other databases: check first (inside the write lock)
+            keys = [c for c in table.primary_key.columns]
+            exists = conn.execute(sa.select(*keys).where(*[c == row[c.name] for c in keys])).first()
+            if exists:
+                return 0
+            return conn.execute(table.insert(), row).rowcount
+        return conn.execute(insert(table).values(**row).on_conflict_do_nothing()).rowcount
 
     def run_count(self) -> int:
         """Return how many runs the catalog holds."""

@@ -478,6 +478,8 @@ def _echo_step_output(label: str, line: str) -> None:
 
 
 def _echo_event(action: str, link: Any) -> None:
+    if action == "waiting":
+        click.echo(f"waiting for {link.ref}: another resolve ({link.reason}) launches it", err=True)
     if action == "launching":
         why = f" ({link.reason})" if link.reason else ""
         click.echo(f"launching {link.ref} run {link.run.short_id}{why}", err=True)

@@ -164,3 +164,22 @@ class Meta(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=100)
     value: str = Field(max_length=1000)
+
+
+class Claim(SQLModel, table=True):
+    """A resolver's claim to launch one step for one set of inputs, so no other launches it too.
+
+    The key is a hash of (step, key value, params, code, input hashes); the primary key makes a
+    second claim of the same launch fail, and the holder's host, pid and heartbeat tell whether
+    it is still alive or its claim may be taken over.
+    """
+
+    __tablename__ = "claims"
+
+    key: str = Field(primary_key=True, max_length=80)
+    run_id: str | None = Field(default=None, max_length=32)
+    label: str = Field(max_length=1200)
+    host: str = Field(max_length=255)
+    pid: int
+    created_at: datetime = _time()
+    heartbeat_at: datetime = _time()

@@ -419,21 +419,49 @@ class _Walker:
         return "new input data"
 
     def _launch(self, node: Node, spec: Step, upstream: dict[Node, RunInfo], reason: str) -> None:
-        from lineage import launch
+        from lineage import claims, launch
 
         name, value = node
-        run = launch.create_run(
-            self.session,
-            self.plan.pipeline,
-            name,
-            value,
-            self.plan.params[name],
-            [r.id for r in upstream.values()],
-            self.plan.code_hashes[name],
+        catalog = self.session.catalog
+        inputs = sorted(
+            {
+                h
+                for e in catalog.edges([r.id for r in upstream.values()]).values()
+                for h in e.outputs
+            }
         )
-        if self.on_event:
-            self.on_event("launching", Link(name, spec.key, value, "launching", run, reason))
-        result = launch.execute(self.session, run, self.on_output)
+        key = claims.claim_key(
+            name, value, self.plan.params_hashes[name], self.plan.code_hashes[name], inputs
+        )
+        holder = claims.Holder(catalog)
+        label = f"{name}:{value}"
+        while not holder.try_claim(key, label):
+            # Another resolver is launching exactly this: wait for it, then decide again,
+            # which reuses its run when it finished.
+            def tell(claim: dict[str, Any]) -> None:
+                if self.on_event:
+                    waiting = Link(name, spec.key, value, "waiting", None, f"pid {claim['pid']}")
+                    self.on_event("waiting", waiting)
+
+            holder.wait(key, tell)
+            run, reason = self._choose(spec, value, upstream)
+            if run is not None:
+                self._settle(node, Link(name, spec.key, value, "reused", run))
+                return
+        with holder.holding(key) as record:
+            run = launch.create_run(
+                self.session,
+                self.plan.pipeline,
+                name,
+                value,
+                self.plan.params[name],
+                [r.id for r in upstream.values()],
+                self.plan.code_hashes[name],
+            )
+            record(run.id)
+            if self.on_event:
+                self.on_event("launching", Link(name, spec.key, value, "launching", run, reason))
+            result = launch.execute(self.session, run, self.on_output)
         if result.ok:
             self._settle(node, Link(name, spec.key, value, "launched", result.run, reason))
         else:
