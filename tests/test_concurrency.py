@@ -14,6 +14,7 @@ from pipelines import make_pipeline
 
 from lineage import claims
 from lineage.catalog import Catalog
+from lineage.pipeline import load_pipeline
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--json"]
 
@@ -49,7 +50,9 @@ def test_a_dead_holders_claim_is_taken_over(tmp_path: Path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
-        key = claims.claim_key("load", "transactions", None, None, [])
+        pipeline = load_pipeline(root)
+        assert pipeline is not None
+        key = claims.claim_key("load", "transactions", None, pipeline.code_hash("load"), [])
         assert catalog.claim(key, "load:transactions", socket.gethostname(), dead.pid)
         assert not claims.holder_alive(catalog.get_claim(key))
     done = subprocess.run(
