@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time as _time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,6 +37,8 @@ INPUTS = models.Input.__table__
 UPSTREAM = models.Upstream.__table__
 META = models.Meta.__table__
 CLAIMS = models.Claim.__table__
+# The run an edge points at; built once, since building an alias's columns is not free.
+SOURCE = RUNS.alias("source")
 
 STATUSES = ("running", "finished", "failed", "killed")
 ID_MIN_PREFIX = 4
@@ -142,11 +145,11 @@ class ArtifactInfo:
 
 @dataclass
 class Edges:
-    """What one run consumed (hash, source run), was made from, and produced (hashes)."""
+    """What one run consumed and which runs it was made from, each with its (step, value)."""
 
-    inputs: list[tuple[str, str | None]] = field(default_factory=list)
-    upstream: set[str] = field(default_factory=set)
-    outputs: set[str] = field(default_factory=set)
+    # (hash, source run id, (source step, source value)); the source may be unknown.
+    inputs: list[tuple[str, str | None, tuple[str, str] | None]] = field(default_factory=list)
+    upstream: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -209,6 +212,8 @@ class Catalog:
                     )
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.engine = self._make_engine()
+        # Per thread, since `resolve --jobs N` decides steps in several threads at once.
+        self._local = threading.local()
         if create:
             self.create()
 
@@ -292,8 +297,28 @@ class Catalog:
         raise AssertionError("unreachable")
 
     def _read(self, work: Callable[[Connection], T]) -> T:
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            return work(pinned)
         with self._connect() as conn:
             return work(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Serve every read in the block from one connection and one consistent snapshot.
+
+        The resolver decides a step with a handful of small queries; sharing one transaction
+        saves a pool checkout and a BEGIN/COMMIT per query. Never hold it across a launch.
+        """
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._connect() as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
 
     # -- recording ------------------------------------------------------------------------
 
@@ -673,31 +698,36 @@ class Catalog:
         found through the edge indexes, so the cost follows the few runs that touched this
         data, not the size of the catalog. ``before`` pages on ``(time, id)``, newest first.
         """
-        linked = sa.union(
+        # Two steps, so the planner cannot choose to walk every run of (step, value) and probe
+        # the linked set: first the few runs linked by the edge indexes, then those by key.
+        linked_query = sa.union(
             sa.select(INPUTS.c.run_id).where(INPUTS.c.hash.in_(list(hashes))),
             sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id.in_(list(upstream_ids))),
-        ).subquery()
-        query = sa.select(RUNS).where(
-            RUNS.c.id.in_(sa.select(linked.c.run_id)),
-            RUNS.c.step == step,
-            RUNS.c.value == value,
-            RUNS.c.status == "finished",
         )
-        if params_hash is not None:
-            query = query.where(RUNS.c.params_hash == params_hash)
-        if code_hash is not None:
-            query = query.where(RUNS.c.code_hash == code_hash)
-        if window is not None:
-            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
-        if before is not None:
-            moment, run_id = before
-            query = query.where(
-                sa.or_(RUNS.c.time < moment, sa.and_(RUNS.c.time == moment, RUNS.c.id < run_id))
-            )
-        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(limit)
-        return self._read(
-            lambda conn: [_run_from_row(row) for row in conn.execute(query).mappings()]
-        )
+
+        def work(conn: Connection) -> list[RunInfo]:
+            linked = list(conn.execute(linked_query).scalars())
+            found: list[RunInfo] = []
+            for chunk in _chunks(linked, 500):
+                query = sa.select(RUNS).where(
+                    RUNS.c.id.in_(chunk),
+                    RUNS.c.step == step,
+                    RUNS.c.value == value,
+                    RUNS.c.status == "finished",
+                )
+                if params_hash is not None:
+                    query = query.where(RUNS.c.params_hash == params_hash)
+                if code_hash is not None:
+                    query = query.where(RUNS.c.code_hash == code_hash)
+                if window is not None:
+                    query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
+                found.extend(_run_from_row(row) for row in conn.execute(query).mappings())
+            found.sort(key=lambda r: (r.time, r.id), reverse=True)
+            if before is not None:
+                found = [r for r in found if (r.time, r.id) < before]
+            return found[:limit]
+
+        return self._read(work)
 
     def anchors(
         self,
@@ -722,31 +752,61 @@ class Catalog:
         )
 
     def edges(self, run_ids: Sequence[str]) -> dict[str, Edges]:
-        """Return, for many runs at once, what each consumed and which runs it was made from."""
+        """Return what each run consumed and was made from, with the sources' identities."""
         result = {run_id: Edges() for run_id in run_ids}
         if not run_ids:
             return result
 
         def work(conn: Connection) -> None:
             for chunk in _chunks(list(result), 500):
-                for run_id, hash_, source in conn.execute(
-                    sa.select(INPUTS.c.run_id, INPUTS.c.hash, INPUTS.c.source_run_id).where(
-                        INPUTS.c.run_id.in_(chunk)
+                # One round trip for both edge kinds: inputs carry a hash, upstream edges none.
+                consumed = (
+                    sa.select(
+                        INPUTS.c.run_id,
+                        INPUTS.c.hash,
+                        INPUTS.c.source_run_id.label("other"),
+                        SOURCE.c.step,
+                        SOURCE.c.value,
                     )
-                ):
-                    result[run_id].inputs.append((hash_, source))
-                for run_id, upstream_id in conn.execute(
-                    sa.select(UPSTREAM.c.run_id, UPSTREAM.c.upstream_id).where(
-                        UPSTREAM.c.run_id.in_(chunk)
+                    .select_from(INPUTS.outerjoin(SOURCE, SOURCE.c.id == INPUTS.c.source_run_id))
+                    .where(INPUTS.c.run_id.in_(chunk))
+                )
+                made_from = (
+                    sa.select(
+                        UPSTREAM.c.run_id,
+                        sa.null().label("hash"),
+                        UPSTREAM.c.upstream_id,
+                        SOURCE.c.step,
+                        SOURCE.c.value,
                     )
+                    .select_from(UPSTREAM.join(SOURCE, SOURCE.c.id == UPSTREAM.c.upstream_id))
+                    .where(UPSTREAM.c.run_id.in_(chunk))
+                )
+                for run_id, hash_, other, step, value in conn.execute(
+                    sa.union_all(consumed, made_from)
                 ):
-                    result[run_id].upstream.add(upstream_id)
+                    identity = (step, value) if step is not None else None
+                    if hash_ is None:
+                        result[run_id].upstream[other] = identity
+                    else:
+                        result[run_id].inputs.append((hash_, other, identity))
+
+        self._read(work)
+        return result
+
+    def output_hashes(self, run_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Return the hashes each of these runs produced."""
+        result: dict[str, set[str]] = {run_id: set() for run_id in run_ids}
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(list(result), 500):
                 for run_id, hash_ in conn.execute(
                     sa.select(OUTPUTS.c.run_id, OUTPUTS.c.hash).where(OUTPUTS.c.run_id.in_(chunk))
                 ):
-                    result[run_id].outputs.add(hash_)
+                    result[run_id].add(hash_)
 
-        self._read(work)
+        if run_ids:
+            self._read(work)
         return result
 
     def _attach_details(self, conn: Connection, runs: list[RunInfo]) -> None:

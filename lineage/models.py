@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator):
@@ -43,10 +43,12 @@ class Run(SQLModel, table=True):
 
     __tablename__ = "runs"
     __table_args__ = (
-        # "newest run of (step, value) in a window": an index range scan, newest first.
-        Index("ix_runs_identity", "step", "value", "time"),
+        # "newest finished run of (step, value) in a window": one index seek, newest first,
+        # with the (time, id) order the catalog sorts by, so no sort step either.
+        Index("ix_runs_identity", "step", "value", "status", "time", "id"),
+        # `runs --table transactions` seeds its walk on (key, value) without knowing the step.
+        Index("ix_runs_key_value", "key", "value", "time"),
         Index("ix_runs_time", "time"),
-        Index("ix_runs_status", "status", "time"),
     )
 
     id: str = Field(primary_key=True, max_length=32)

@@ -26,7 +26,7 @@ from typing import Any
 
 from lineage import times
 from lineage.api import match_key
-from lineage.catalog import RunInfo
+from lineage.catalog import Edges, RunInfo
 from lineage.errors import NoChain, StepFailed, UsageError
 from lineage.pipeline import Pipeline, Step, load_pipeline, params_hash
 from lineage.run import Session
@@ -343,6 +343,12 @@ class _Walker:
         self, spec: Step, value: str, upstream: dict[Node, RunInfo]
     ) -> tuple[RunInfo | None, str]:
         """Return the run to reuse for (step, value), or None and why it must be launched."""
+        with self.session.catalog.reading():
+            return self._choose_in_snapshot(spec, value, upstream)
+
+    def _choose_in_snapshot(
+        self, spec: Step, value: str, upstream: dict[Node, RunInfo]
+    ) -> tuple[RunInfo | None, str]:
         name = spec.name
         catalog = self.session.catalog
         if name in self.plan.rerun:
@@ -363,8 +369,8 @@ class _Walker:
                 )
             return None, "no run yet"
         code = None if self.plan.allow_stale_code else self.plan.code_hashes[name]
-        upstream_edges = catalog.edges([run.id for run in upstream.values()])
-        hashes = sorted({h for e in upstream_edges.values() for h in e.outputs})
+        upstream_outputs = catalog.output_hashes([run.id for run in upstream.values()])
+        hashes = sorted({h for produced in upstream_outputs.values() for h in produced})
         upstream_ids = sorted(run.id for run in upstream.values())
         before: tuple[Any, str] | None = None
         while True:
@@ -381,31 +387,15 @@ class _Walker:
             )
             if not page:
                 return None, self._why_launch(spec, value, p_hash, code)
-            chosen = self._first_coherent(spec, page, upstream, upstream_edges)
+            edges = catalog.edges([run.id for run in page])
+            chosen = next(
+                (r for r in page if is_coherent(edges[r.id], upstream, upstream_outputs)), None
+            )
             if chosen is not None:
                 return chosen, ""
             if len(page) < PAGE:
                 return None, self._why_launch(spec, value, p_hash, code)
             before = (page[-1].time, page[-1].id)
-
-    def _first_coherent(
-        self,
-        spec: Step,
-        page: list[RunInfo],
-        upstream: dict[Node, RunInfo],
-        upstream_edges: dict[str, Any],
-    ) -> RunInfo | None:
-        catalog = self.session.catalog
-        edges = catalog.edges([run.id for run in page])
-        sources = {s for e in edges.values() for _, s in e.inputs if s} | {
-            u for e in edges.values() for u in e.upstream
-        }
-        known = {r.id: (r.step, r.value) for r in catalog.get_runs(sorted(sources), details=False)}
-        chain_nodes = set(upstream)
-        for run in page:
-            if is_coherent(edges[run.id], upstream, upstream_edges, known, chain_nodes):
-                return run
-        return None
 
     def _why_launch(self, spec: Step, value: str, p_hash: str | None, code: str | None) -> str:
         catalog = self.session.catalog
@@ -423,13 +413,8 @@ class _Walker:
 
         name, value = node
         catalog = self.session.catalog
-        inputs = sorted(
-            {
-                h
-                for e in catalog.edges([r.id for r in upstream.values()]).values()
-                for h in e.outputs
-            }
-        )
+        produced = catalog.output_hashes([r.id for r in upstream.values()])
+        inputs = sorted({h for hashes in produced.values() for h in hashes})
         key = claims.claim_key(
             name, value, self.plan.params_hashes[name], self.plan.code_hashes[name], inputs
         )
@@ -472,11 +457,9 @@ class _Walker:
 
 
 def is_coherent(
-    edges: Any,
+    edges: Edges,
     upstream: dict[Node, RunInfo],
-    upstream_edges: dict[str, Any],
-    known: dict[str, Node],
-    chain_nodes: set[Node],
+    upstream_outputs: dict[str, set[str]],
 ) -> bool:
     """Return whether a candidate (its ``edges``) fits the chosen upstream runs.
 
@@ -484,14 +467,12 @@ def is_coherent(
     where it consumed nothing from a node it must have recorded that exact run; and it must
     have been made from no run outside the chain's upstream nodes.
     """
-    for upstream_id in edges.upstream:
-        if known.get(upstream_id) not in chain_nodes:
-            return False
+    if any(identity not in upstream for identity in edges.upstream.values()):
+        return False
     for node, chosen in upstream.items():
-        consumed = [h for h, source in edges.inputs if source and known.get(source) == node]
+        consumed = [h for h, _, source in edges.inputs if source == node]
         if consumed:
-            outputs = upstream_edges[chosen.id].outputs
-            if not all(h in outputs for h in consumed):
+            if not all(h in upstream_outputs[chosen.id] for h in consumed):
                 return False
         elif chosen.id not in edges.upstream:
             return False
