@@ -271,10 +271,8 @@ def test_bad_resolve_requests_are_usage_errors(pipeline: Path) -> None:
     )
     done = run_cli("resolve", "--table", cwd=pipeline)
     assert done.returncode == 2
-    assert (
-        done.stderr
-        == "Error: Option '--table' requires an argument. (see 'lineage resolve --help')\n"
-    )
+    assert done.stderr.startswith("Error: Option '--table' requires an argument.")
+    assert done.stderr.count("\n") == 1
     with catalog(pipeline) as c:
         assert c.run_count() == 0
 
