@@ -106,6 +106,10 @@ def search(
         metrics=[parse_metric_filter(m) for m in metrics or []],
         limit=limit or None,
     )
+    from lineage import liveness
+
+    # A run whose process died is shown killed, not running forever.
+    liveness.reap(s.catalog)
     return s.catalog.search(filters)
 
 
@@ -131,7 +135,10 @@ class RunDetails:
 
 def show(ref: str, *, catalog: str | None = None) -> RunDetails:
     """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
+    from lineage import liveness
+
     s = session(catalog)
+    liveness.reap(s.catalog)
     run = s.catalog.resolve(ref)
     return RunDetails(
         run=run,
