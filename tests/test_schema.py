@@ -142,7 +142,7 @@ def schema_of(url: str) -> dict[str, Any]:
 def test_head_constant_is_the_head_of_the_migrations() -> None:
     script = ScriptDirectory(str(schema.MIGRATIONS))
     assert script.get_current_head() == schema.HEAD
-    assert models.SCHEMA_VERSION == int(schema.HEAD)
+    assert int(schema.HEAD) == models.SCHEMA_VERSION
 
 
 def test_first_revision_is_exactly_the_first_schema(tmp_path: Path) -> None:
