@@ -1,7 +1,7 @@
 """Schema revisions: a catalog of the first schema opens with today's code, every row intact.
 
 The backends are one parametrized fixture: to run the same tests on PostgreSQL, add
-"postgresql" to BACKENDS once conftest provides a ``postgres_url`` fixture (an empty database).
+"postgres" to BACKENDS once conftest provides a ``postgres_url`` fixture (an empty database).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def _plain(value: Any) -> Any:
     # SQLite hands back datetimes as text; other backends as datetime: compare as SQLite text.
     if hasattr(value, "isoformat") and not isinstance(value, str):
-        return value.isoformat(sep=" ")
+        return value.isoformat(sep=" ", timespec="microseconds")
     return value
 
 
