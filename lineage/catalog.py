@@ -197,7 +197,12 @@ class Catalog:
                     raise CatalogError(
                         f"no catalog at {self.masked_url}: run `lineage init` in the project folder"
                     )
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                try:
+                    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                except OSError as error:
+                    raise CatalogError(
+                        f"cannot create catalog {self.masked_url}: {error.strerror}"
+                    ) from None
         self.engine = self._make_engine()
         if create:
             self.create()

@@ -41,9 +41,10 @@ def plan_remove(catalog: Catalog, ref: str, *, cascade: bool = False) -> RemoveP
     if plan.dependents and not cascade:
         listed = ", ".join(f"{r.short_id} ({r.label})" for r in plan.dependents[:5])
         more = f" and {len(plan.dependents) - 5} more" if len(plan.dependents) > 5 else ""
+        verb = "depends" if len(plan.dependents) == 1 else "depend"
         raise Refused(
-            f"cannot remove {target.label}: {listed}{more} depend on it; remove those first or "
-            "rerun with --cascade"
+            f"cannot remove {target.label}: {listed}{more} {verb} on it; remove "
+            f"{'it' if len(plan.dependents) == 1 else 'those'} first or rerun with --cascade"
         )
     running = [r for r in runs if r.status == "running"]
     if running:

@@ -332,7 +332,7 @@ class ActiveRun:
                 f"no upstream run offers {output!r} (offered: {', '.join(offered) or 'nothing'})"
             )
         if len(found) > 1:
-            options = ", ".join(f"'{run.value}/{output}'" for _, run in found)
+            options = ", ".join(sorted(f"'{run.value}/{output}'" for _, run in found))
             raise Ambiguous(
                 f"{len(found)} upstream runs offer {output!r}: use a qualified name ({options})"
             )

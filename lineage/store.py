@@ -118,7 +118,7 @@ class Store:
             with src, self._write_errors(), open(tmp, "wb", buffering=0) as dst:
                 for chunk in hashing.iter_chunks(src):
                     hasher.update(chunk)
-                    dst.write(chunk)
+                    _write_all(dst, chunk)
                     size += len(chunk)
                     if progress:
                         progress(len(chunk))
@@ -229,6 +229,9 @@ class Store:
             raise NotFound(
                 f"object {hash_} is missing from the store {self.url!r}: run `lineage verify`"
             ) from None
+        except (OSError, ValueError) as error:  # not a folder, permissions, network
+            reason = getattr(error, "strerror", None) or error
+            raise StoreError(f"cannot read from store {self.url!r}: {reason}") from None
 
     def read_bytes(self, hash_: str) -> bytes:
         """Return the whole content of a (small) object."""
@@ -248,6 +251,11 @@ class Store:
         if os.path.lexists(target) and not os.path.isfile(target):
             # Replacing a folder, a device or a symlink would destroy something that is not ours.
             raise FileError(f"cannot write {target!r}: it exists and is not a file")
+        parent = os.path.dirname(os.path.abspath(target))
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if parent and not os.path.isdir(parent):
+            raise FileError(f"cannot write {target!r}: {parent!r} is a file, not a folder")
         tmp = f"{target}.{uuid.uuid4().hex[:8]}.part"
         hasher = hashing.new_hasher()
         try:
@@ -390,6 +398,18 @@ class StoredObject:
     hash: str
     size: int
     mtime: float
+
+
+def _write_all(dst: BinaryIO, chunk: memoryview) -> None:
+    # An unbuffered write may write only part of a chunk (a disk filling up does that before
+    # it fails): keep writing the rest, so a full disk raises instead of storing a short file
+    # under the hash of the whole.
+    view = chunk
+    while view:
+        written = dst.write(view)
+        if not written:
+            raise OSError(errno.EIO, "write made no progress")
+        view = view[written:]
 
 
 def _touch(path: str) -> None:

@@ -121,8 +121,7 @@ def schema_of(url: str) -> dict[str, Any]:
         for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
             result[table] = {
                 "columns": [
-                    (c["name"], str(c["type"]), c["nullable"])
-                    for c in inspector.get_columns(table)
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
                 ],
                 "pk": inspector.get_pk_constraint(table)["constrained_columns"],
                 "fks": sorted(
