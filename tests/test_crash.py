@@ -16,6 +16,7 @@ import pytest
 
 import lineage
 from lineage import liveness, times
+from lineage.errors import StoreError
 from lineage.run import open_session
 from tests.conftest import invoke
 
@@ -169,3 +170,33 @@ def test_pid_alive_sees_through_zombies_and_recycled_pids() -> None:
     assert not liveness.pid_alive(zombie.pid)  # exited, not yet waited for
     zombie.wait()
     assert not liveness.pid_alive(zombie.pid)
+
+
+def test_full_disk_while_storing_leaves_no_object_and_fails_the_run(
+    project: Path, tmp_path: Path
+) -> None:
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a small filesystem to fill needs root: {mounted.stderr.decode().strip()}")
+    try:
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(256 * 1024))
+        store = str(full / "objects")
+        with (
+            pytest.raises(StoreError, match="No space left on device"),
+            lineage.start_run("load", table="big", store=store) as run,
+        ):
+            run.log_artifact(source)
+        s = open_session(store=store)
+        assert list(s.store.iter_objects()) == []
+        assert list((full / "objects" / "tmp").iterdir()) == []
+        recorded = s.catalog.get_run(run.id)
+        assert recorded.status == "failed"
+        assert "No space left on device" in (recorded.error or "")
+        assert s.catalog.outputs(run.id) == []
+    finally:
+        subprocess.run(["umount", str(full)], check=True)

@@ -208,3 +208,52 @@ def test_gc_bad_grace_is_a_usage_error(project: Path, grace: str) -> None:
         f"Error: cannot read {grace!r} as a duration: use a number with s, m, h, d or w, "
         "such as 30s, 10m or 1h\n"
     )
+
+
+def test_rm_refuses_a_run_that_is_still_running(project: Path) -> None:
+    with lineage.start_run("load", table="t") as run:
+        result = invoke("rm", run.id[:8])
+        assert result.exit_code == 1
+        assert result.stderr.startswith(
+            f"Error: cannot remove {run.info.label}: it is still running"
+        )
+    assert invoke("rm", run.id[:8]).exit_code == 0
+
+
+WRITER = """
+import sys
+import lineage
+from lineage import integrity
+
+previous = None
+for i in range(int(sys.argv[2])):
+    if previous is not None:
+        integrity.rm(previous)  # the shared content is unreferenced now ...
+    with lineage.start_run("load", table=f"t{i}") as run:
+        run.log_artifact(sys.argv[1])  # ... and referenced again: gc must not lose it
+    previous = run.id
+"""
+
+
+def test_gc_running_beside_a_writer_never_loses_a_referenced_object(
+    project: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    shared = write(tmp_path / "shared.bin", os.urandom(64 * 1024))
+    script = write(tmp_path / "writer.py", WRITER.encode())
+    writer = subprocess.Popen([sys.executable, str(script), str(shared), "15"], cwd=project)
+    s = open_session()
+    rounds = 0
+    try:
+        while writer.poll() is None:
+            gc(s.catalog, s.store, grace=1.0)
+            rounds += 1
+    finally:
+        writer.wait(timeout=120)
+    assert writer.returncode == 0
+    assert rounds > 1
+    for hash_ in s.catalog.referenced_hashes():
+        assert s.store.check(hash_) == "ok"
+    assert invoke("verify").exit_code == 0
