@@ -518,7 +518,7 @@ def rm(ctx: click.Context, ref: str, cascade: bool, yes: bool, as_json: bool) ->
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option(
     "--grace",
-    default="1h",
+    default="10m",
     show_default=True,
     metavar="DURATION",
     help="Spare objects younger than this (30s, 10m, 1h, 0): a writer may be recording them.",
@@ -539,9 +539,14 @@ def gc(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None:
     for path, size in report.temporary:
         click.echo(f"{verb}  {path}  {human_size(size)}")
     count = len(report.objects) + len(report.temporary)
+    young = (
+        f" ({report.young} unreferenced but younger than {grace}: --grace 0 takes them too)"
+        if report.young
+        else ""
+    )
     click.echo(
         f"{verb} {count} object{'s' if count != 1 else ''} ({report.bytes} bytes, "
-        f"{human_size(report.bytes)}); kept {report.kept}"
+        f"{human_size(report.bytes)}); kept {report.kept}{young}"
     )
 
 

@@ -20,7 +20,9 @@ from lineage.catalog import Catalog
 from lineage.errors import StoreError
 from lineage.store import Store, StoredObject
 
-GRACE_SECONDS = 3600.0
+# Long enough for any write to be recorded after its object appears (milliseconds, or the
+# rename of a finished upload), short enough that `rm` then `gc` soon frees the space.
+GRACE_SECONDS = 600.0
 Progress = Callable[[int, int], None]
 
 
@@ -32,6 +34,7 @@ class GcReport:
     temporary: list[tuple[str, int]] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
     kept: int = 0
+    young: int = 0  # of the kept: unreferenced, but younger than the grace period
     dry_run: bool = False
 
     @property
@@ -46,6 +49,7 @@ class GcReport:
             "temporary": [{"path": p, "size": s} for p, s in self.temporary],
             "records": self.records,
             "kept": self.kept,
+            "young": self.young,
         }
 
 
@@ -92,8 +96,11 @@ def gc(
     live = live_hashes(catalog, store)
     candidates = []
     for obj in objects:
-        if obj.hash in live or obj.mtime > cutoff:
+        if obj.hash in live:
             report.kept += 1
+        elif obj.mtime > cutoff:
+            report.kept += 1
+            report.young += 1
         else:
             candidates.append(obj)
     if dry_run:

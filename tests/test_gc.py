@@ -136,10 +136,16 @@ def test_gc_spares_young_objects_and_recent_temporaries(project: Path) -> None:
     orphan = s.store.put_bytes(b"stored, but its run has not recorded it yet")
     leftover = Path(s.store.root) / "tmp" / "interrupted"
     leftover.write_bytes(b"half a write")
-    report = gc(s.catalog, s.store)  # default grace: an hour
+    report = gc(s.catalog, s.store)  # default grace: ten minutes
     assert report.objects == [] and report.temporary == []
+    assert report.young == 1
+    said = invoke("gc", "--dry-run").stdout.splitlines()[-1]
+    assert said == (
+        "would remove 0 objects (0 bytes, 0 B); kept 1 (1 unreferenced but younger than 10m: "
+        "--grace 0 takes them too)"
+    )
     assert s.store.exists(orphan.hash) and leftover.exists()
-    # An hour later both are garbage.
+    # Two hours later both are garbage.
     old = time.time() - 7200
     os.utime(s.store.path(orphan.hash), (old, old))
     os.utime(leftover, (old, old))
