@@ -17,19 +17,15 @@ __all__ = [
     "LineageError",
     "Store",
     "current_run",
-    "gc",
-    "rm",
     "search",
     "show",
     "start_run",
-    "verify",
 ]
 
 if TYPE_CHECKING:
     from lineage.api import search, show
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
-    from lineage.integrity import gc, rm, verify
     from lineage.run import ActiveRun, current_run, start_run
     from lineage.store import Store
 
@@ -44,9 +40,6 @@ _LAZY = {
     "Store": "lineage.store",
     "search": "lineage.api",
     "show": "lineage.api",
-    "verify": "lineage.integrity",
-    "rm": "lineage.integrity",
-    "gc": "lineage.integrity",
 }
 
 
