@@ -186,10 +186,24 @@ def _sqlite_path(url: str) -> str | None:
 class Catalog:
     """The catalog of runs, artifacts and edges at one SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, create: bool = False, check_schema: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = False,
+        check_schema: bool = True,
+        auto_upgrade: bool | None = None,
+    ) -> None:
+        """Open the catalog at ``url`` (``create``: make it if it is new).
+
+        An older schema is upgraded in place when ``auto_upgrade`` is true; by default only a
+        SQLite catalog is (one project's own file), and a shared one asks for
+        ``lineage db upgrade``.
+        """
         self.url = url
         self.masked_url = mask_url(url)
         self.is_sqlite = _is_sqlite(url)
+        self.auto_upgrade = self.is_sqlite if auto_upgrade is None else auto_upgrade
         if self.is_sqlite:
             path = _sqlite_path(url)
             if path and not os.path.exists(path):
@@ -257,7 +271,7 @@ class Catalog:
         if revision == schema.HEAD:
             return
         schema.check_known(revision)
-        if not self.is_sqlite:
+        if not self.auto_upgrade:
             # A shared catalog changes for everyone at once: a person decides when.
             raise CatalogError(
                 f"the catalog {self.masked_url} has schema revision {revision}, this version "

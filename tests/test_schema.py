@@ -220,16 +220,17 @@ def test_catalog_from_a_newer_lineage_is_refused(tmp_path: Path) -> None:
         Catalog(url)
 
 
-def test_server_catalog_behind_asks_for_db_upgrade(tmp_path: Path) -> None:
-    # The rule for shared catalogs, checked on a SQLite file treated as one.
+def test_catalog_that_is_not_upgraded_on_open_asks_for_db_upgrade(tmp_path: Path) -> None:
+    # What a shared (server) catalog does by default, asked of a SQLite file explicitly.
     path = tmp_path / "catalog.db"
     shutil.copy(FIXTURE, path)
-    catalog = Catalog.__new__(Catalog)
-    catalog.url = f"sqlite:///{path}"
-    catalog.masked_url = catalog.url
-    catalog.is_sqlite = False
-    catalog.engine = sa.create_engine(catalog.url)
-    with pytest.raises(CatalogError, match=r"revision 0001.*needs 0002.*`lineage db upgrade`"):
-        catalog._check_schema()
-    catalog.engine.dispose()
-    assert rows(f"sqlite:///{path}") == fixture_rows()  # nothing changed
+    url = f"sqlite:///{path}"
+    with pytest.raises(
+        CatalogError,
+        match=r"has schema revision 0001, this version of lineage needs 0002: back it up, "
+        r"then run `lineage db upgrade`",
+    ):
+        Catalog(url, auto_upgrade=False)
+    assert rows(url) == fixture_rows()  # nothing changed
+    schema.upgrade(url)
+    Catalog(url, auto_upgrade=False).close()
