@@ -115,6 +115,10 @@ def search(
         metrics=[parse_metric_filter(m) for m in metrics or []],
         limit=limit or None,
     )
+    from lineage import liveness
+
+    # A run whose process died is shown killed, not running forever.
+    liveness.reap(s.catalog)
     return s.catalog.search(filters)
 
 
@@ -140,7 +144,10 @@ class RunDetails:
 
 def show(ref: str, *, catalog: str | None = None) -> RunDetails:
     """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
+    from lineage import liveness
+
     s = session(catalog)
+    liveness.reap(s.catalog)
     run = s.catalog.resolve(ref)
     return RunDetails(
         run=run,
@@ -221,12 +228,19 @@ def init(
 ) -> InitResult:
     """Create the catalog and store of a project at ``path`` (and an example pipeline)."""
     from lineage.catalog import Catalog
+    from lineage.errors import FileError
     from lineage.project import STATE_DIR, load_project
     from lineage.store import Store
 
     root = Path(path).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    (root / STATE_DIR).mkdir(exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / STATE_DIR).mkdir(exist_ok=True)
+    except OSError as error:
+        raise FileError(
+            f"cannot create the project in {str(root)!r}: {error.strerror}: choose a folder "
+            "you can write to"
+        ) from None
     result = InitResult(root, "", "")
     if example:
         from lineage.example import write_example
@@ -236,7 +250,10 @@ def init(
     Catalog(project.catalog_url, create=True).close()
     store_ = Store(project.store_url, **project.store_options)
     if store_.local:
-        Path(store_.root).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(store_.root).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise FileError(f"cannot create the store {store_.root!r}: {error.strerror}") from None
     result.catalog_url = project.catalog_url
     result.store_url = project.store_url
     return result

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from lineage import models, times
-from lineage.errors import Ambiguous, CatalogError, NotFound
+from lineage.errors import Ambiguous, CatalogError, NotFound, Refused
 from lineage.project import mask_url
 
 RUNS = models.Run.__table__
@@ -199,10 +199,24 @@ def _sqlite_path(url: str) -> str | None:
 class Catalog:
     """The catalog of runs, artifacts and edges at one SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, create: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = False,
+        check_schema: bool = True,
+        auto_upgrade: bool | None = None,
+    ) -> None:
+        """Open the catalog at ``url`` (``create``: make it if it is new).
+
+        An older schema is upgraded in place when ``auto_upgrade`` is true; by default only a
+        SQLite catalog is (one project's own file), and a shared one asks for
+        ``lineage db upgrade``.
+        """
         self.url = url
         self.masked_url = mask_url(url)
         self.is_sqlite = _is_sqlite(url)
+        self.auto_upgrade = self.is_sqlite if auto_upgrade is None else auto_upgrade
         if self.is_sqlite:
             path = _sqlite_path(url)
             if path and not os.path.exists(path):
@@ -210,12 +224,19 @@ class Catalog:
                     raise CatalogError(
                         f"no catalog at {self.masked_url}: run `lineage init` in the project folder"
                     )
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                try:
+                    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                except OSError as error:
+                    raise CatalogError(
+                        f"cannot create catalog {self.masked_url}: {error.strerror}"
+                    ) from None
         self.engine = self._make_engine()
         # Per thread, since `resolve --jobs N` decides steps in several threads at once.
         self._local = threading.local()
         if create:
             self.create()
+        elif check_schema:
+            self._check_schema()
 
     def _make_engine(self) -> Engine:
         try:
@@ -241,20 +262,37 @@ class Catalog:
     # -- schema ---------------------------------------------------------------------------
 
     def create(self) -> None:
-        """Create the tables that are missing and record the schema version."""
-        from sqlmodel import SQLModel
+        """Create the catalog if it is new; otherwise bring its schema to this version's."""
+        self._write(lambda conn: self._settle(conn, create=True))
 
-        def work(conn: Connection) -> None:
-            SQLModel.metadata.create_all(conn)
-            exists = conn.execute(
-                sa.select(META.c.value).where(META.c.name == "schema_version")
-            ).first()
-            if exists is None:
-                conn.execute(
-                    META.insert().values(name="schema_version", value=str(models.SCHEMA_VERSION))
+    def _check_schema(self) -> None:
+        from lineage import schema
+
+        # The common case costs one read: the catalog is at the head revision.
+        if self._read(schema.revision_of) != schema.HEAD:
+            self._write(lambda conn: self._settle(conn, create=False))
+
+    def _settle(self, conn: Connection, *, create: bool) -> None:
+        from lineage import schema
+
+        revision = schema.revision_of(conn)
+        if revision is None:
+            if not create:
+                raise CatalogError(
+                    f"no catalog tables in {self.masked_url}: run `lineage init` to create them"
                 )
-
-        self._write(work)
+            schema.create(conn)
+            return
+        if revision == schema.HEAD:
+            return
+        schema.check_known(revision)
+        if not self.auto_upgrade:
+            # A shared catalog changes for everyone at once: a person decides when.
+            raise CatalogError(
+                f"the catalog {self.masked_url} has schema revision {revision}, this version "
+                f"of lineage needs {schema.HEAD}: back it up, then run `lineage db upgrade`"
+            )
+        schema.migrate(conn)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -269,9 +307,14 @@ class Catalog:
         except DBAPIError as error:
             # Not only OperationalError: a file that is not a database ("file is not a
             # database") is a DatabaseError, and must read as one line, not an internal error.
+            hint = (
+                "check the file, or point --catalog / LINEAGE_CATALOG_URL at a lineage catalog"
+                if self.is_sqlite
+                else "check that the server is up and the URL is right (--catalog, "
+                "LINEAGE_CATALOG_URL)"
+            )
             raise CatalogError(
-                f"cannot read catalog {self.masked_url}: {_reason(error)}: check the file, or "
-                "point --catalog / LINEAGE_CATALOG_URL at a lineage catalog"
+                f"cannot read catalog {self.masked_url}: {_reason(error)}: {hint}"
             ) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
@@ -319,6 +362,10 @@ class Catalog:
                 yield
             finally:
                 self._local.conn = None
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one read transaction."""
+        return self._read(work)
 
     # -- recording ------------------------------------------------------------------------
 
@@ -1046,6 +1093,160 @@ class Catalog:
             return conn.execute(table.insert(), row).rowcount
         return conn.execute(insert(table).values(**row).on_conflict_do_nothing()).rowcount
 
+    # -- integrity (verify, rm, gc, reaping) ----------------------------------------------
+
+    def artifact_rows(self) -> list[ArtifactInfo]:
+        """Return every artifact the catalog records (name empty), with its creation time."""
+        query = sa.select(ARTIFACTS).order_by(ARTIFACTS.c.hash)
+        rows = self._read(lambda conn: list(conn.execute(query).mappings()))
+        return [_artifact({**row, "name": ""}) for row in rows]
+
+    def artifact_referrers(self, hashes: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """Return ``{hash: run ids}`` of the runs that produced or consumed each artifact."""
+        wanted = None if hashes is None else list(dict.fromkeys(hashes))
+
+        def work(conn: Connection) -> dict[str, set[str]]:
+            result: dict[str, set[str]] = {}
+            for table in (OUTPUTS, INPUTS):
+                query = sa.select(table.c.hash, table.c.run_id)
+                batches = [None] if wanted is None else list(_chunks(wanted, 500))
+                for chunk in batches:
+                    q = query if chunk is None else query.where(table.c.hash.in_(chunk))
+                    for hash_, run_id in conn.execute(q):
+                        result.setdefault(hash_, set()).add(run_id)
+            return result
+
+        return self._read(work)
+
+    def edges_of_runs(self, run_ids: Sequence[str]) -> list[ArtifactInfo]:
+        """Return every output and input of the given runs (``run_id`` set on each)."""
+        found: list[ArtifactInfo] = []
+        for run_id in dict.fromkeys(run_ids):
+            found.extend(self.outputs(run_id))
+            found.extend(self.inputs(run_id))
+        return found
+
+    def upstream_closure(self, run_id: str) -> list[str]:
+        """Return ``run_id`` and every run upstream of it, transitively (nearest first)."""
+        return self._walk([run_id], UPSTREAM.c.run_id, UPSTREAM.c.upstream_id)
+
+    def downstream_closure(self, run_ids: Sequence[str]) -> list[str]:
+        """Return the runs and every run that depends on them, transitively.
+
+        A run depends on another when it lists it as upstream or consumed one of its outputs.
+        """
+
+        return self._read(lambda conn: _closure(conn, list(run_ids), _dependents_step))
+
+    def _walk(self, start: list[str], from_: Any, to: Any) -> list[str]:
+        def step(conn: Connection, frontier: list[str]) -> set[str]:
+            found: set[str] = set()
+            for chunk in _chunks(frontier, 500):
+                found.update(conn.execute(sa.select(to).where(from_.in_(chunk))).scalars())
+            return found
+
+        return self._read(lambda conn: _closure(conn, start, step))
+
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        """Delete runs with their params, metrics, tags and edges, in one transaction.
+
+        Refuses (CatalogError) when a run outside the set depends on one inside it, checked in
+        the same transaction, so a run that started consuming meanwhile is never orphaned.
+        """
+        ids = list(dict.fromkeys(run_ids))
+
+        def work(conn: Connection) -> int:
+            dependents = set(_closure(conn, ids, _dependents_step)) - set(ids)
+            if dependents:
+                listed = ", ".join(sorted(d[:8] for d in dependents))
+                raise Refused(
+                    f"runs {listed} now depend on the runs to remove: nothing was removed; "
+                    "rerun with --cascade"
+                )
+            deleted = 0
+            for chunk in _chunks(ids, 500):
+                for table in (PARAMS, METRICS, TAGS, OUTPUTS, INPUTS):
+                    conn.execute(table.delete().where(table.c.run_id.in_(chunk)))
+                conn.execute(
+                    UPSTREAM.delete().where(
+                        sa.or_(UPSTREAM.c.run_id.in_(chunk), UPSTREAM.c.upstream_id.in_(chunk))
+                    )
+                )
+                deleted += conn.execute(RUNS.delete().where(RUNS.c.id.in_(chunk))).rowcount
+            return deleted
+
+        return self._write(work)
+
+    def referenced_hashes(self) -> set[str]:
+        """Return every hash an edge (output or input) of a remaining run refers to."""
+
+        def work(conn: Connection) -> set[str]:
+            found = set(conn.execute(sa.select(OUTPUTS.c.hash).distinct()).scalars())
+            found.update(conn.execute(sa.select(INPUTS.c.hash).distinct()).scalars())
+            return found
+
+        return self._read(work)
+
+    def referenced_hashes_in(self, conn: Connection, hashes: Sequence[str]) -> set[str]:
+        """Return which of ``hashes`` an edge refers to, inside the caller's transaction."""
+        found: set[str] = set()
+        for chunk in _chunks(list(hashes), 500):
+            for table in (OUTPUTS, INPUTS):
+                found.update(
+                    conn.execute(sa.select(table.c.hash).where(table.c.hash.in_(chunk))).scalars()
+                )
+        return found
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction (SQLite: other writers wait for it)."""
+        return self._write(work)
+
+    def delete_unreferenced_artifacts(self, created_before: datetime) -> list[str]:
+        """Delete artifact records no edge refers to, created before a time; return hashes.
+
+        The time keeps a record just made (its edge not yet written) out of reach.
+        """
+        unreferenced = sa.and_(
+            ~sa.exists().where(OUTPUTS.c.hash == ARTIFACTS.c.hash),
+            ~sa.exists().where(INPUTS.c.hash == ARTIFACTS.c.hash),
+            ARTIFACTS.c.created_at < created_before,
+        )
+
+        def work(conn: Connection) -> list[str]:
+            hashes = list(conn.execute(sa.select(ARTIFACTS.c.hash).where(unreferenced)).scalars())
+            for chunk in _chunks(hashes, 500):
+                conn.execute(ARTIFACTS.delete().where(ARTIFACTS.c.hash.in_(chunk), unreferenced))
+            return hashes
+
+        return self._write(work)
+
+    def running_runs(self) -> list[RunInfo]:
+        """Return the runs recorded as ``running`` (an index seek on status)."""
+        query = sa.select(RUNS).where(RUNS.c.status == "running")
+        return self._read(lambda conn: [_run_from_row(r) for r in conn.execute(query).mappings()])
+
+    def mark_killed(self, run_ids: Sequence[str], reason: str) -> int:
+        """Mark runs that are still ``running`` as ``killed``; return how many changed."""
+        if not run_ids:
+            return 0
+
+        def work(conn: Connection) -> int:
+            changed = 0
+            for chunk in _chunks(list(run_ids), 500):
+                changed += conn.execute(
+                    RUNS.update()
+                    .where(RUNS.c.id.in_(chunk), RUNS.c.status == "running")
+                    .values(status="killed", error=reason, ended_at=times.now())
+                ).rowcount
+            return changed
+
+        return self._write(work)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that a run's process is alive now."""
+        query = RUNS.update().where(RUNS.c.id == run_id).values(heartbeat_at=times.now())
+        self._write(lambda conn: conn.execute(query))
+
     def run_count(self) -> int:
         """Return how many runs the catalog holds."""
         query = sa.select(sa.func.count()).select_from(RUNS)
@@ -1139,6 +1340,36 @@ def _artifact(row: Any) -> ArtifactInfo:
         run_id=row.get("run_id"),
         source_run_id=row.get("source_run_id"),
     )
+
+
+def _dependents_step(conn: Connection, frontier: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(frontier, 500):
+        found.update(
+            conn.execute(
+                sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id.in_(chunk))
+            ).scalars()
+        )
+        found.update(
+            conn.execute(
+                sa.select(INPUTS.c.run_id).where(INPUTS.c.source_run_id.in_(chunk))
+            ).scalars()
+        )
+    return found
+
+
+def _closure(
+    conn: Connection, start: list[str], step: Callable[[Connection, list[str]], set[str]]
+) -> list[str]:
+    """Return ``start`` and everything ``step`` reaches from it, breadth first."""
+    seen = list(dict.fromkeys(start))
+    known = set(seen)
+    frontier = list(seen)
+    while frontier:
+        frontier = sorted(step(conn, frontier) - known)
+        known.update(frontier)
+        seen.extend(frontier)
+    return seen
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

@@ -631,6 +631,165 @@ def run_step(ctx: click.Context, step: str, as_json: bool, **kwargs: Any) -> Non
 # -- integrity commands (verify, rm, gc, db) --------------------------------------------------
 
 
+def _bytes_bar(label: str) -> Callable[[int, int], None] | None:
+    """Return a (done, total) progress callback drawing on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            state["bar"].__enter__()
+            state["done"] = 0
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            state.pop("bar").__exit__(None, None, None)
+
+    return update
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, ref: str | None, as_json: bool) -> None:
+    """Re-hash stored objects; name each corrupt or missing one and the runs it affects.
+
+    Without REF, every object the catalog refers to; with REF, those of that run and of its
+    upstream runs. Exits 1 when any object is corrupt or missing.
+    """
+    from lineage import integrity
+
+    report = integrity.verify(ref, progress=_bytes_bar("verifying"), **_opts(ctx))
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        for problem in report.problems:
+            where = f" ({', '.join(problem.paths)} in a folder)" if problem.paths else ""
+            click.echo(f"{problem.status:<8} {problem.hash}  {problem.kind}{where}")
+            for run in problem.runs:
+                click.echo(f"         used by {run.short_id}  {run.label}  {run.status}")
+        summary = f"checked {report.checked} objects ({human_size(report.bytes)})"
+        if report.ok:
+            click.echo(f"{summary}: all intact")
+        else:
+            corrupt = sum(p.status == "corrupt" for p in report.problems)
+            missing = len(report.problems) - corrupt
+            click.echo(f"{summary}: {corrupt} corrupt, {missing} missing")
+    if not report.ok:
+        ctx.exit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref")
+@click.option("--cascade", is_flag=True, help="Also remove every run that depends on it.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before a cascading removal.")
+@click.option("--json", "as_json", is_flag=True, help="Print the removed runs as JSON.")
+@click.pass_context
+def rm(ctx: click.Context, ref: str, cascade: bool, yes: bool, as_json: bool) -> None:
+    """Delete a run's records: params, metrics, tags, edges and the run.
+
+    Refuses when other runs consumed its outputs or list it as upstream, unless --cascade
+    (which lists what it removes and asks first, unless --yes). Objects stay in the store
+    until `lineage gc`.
+    """
+    from lineage import integrity
+
+    plan = integrity.plan_remove(ref, cascade=cascade, **_opts(ctx))
+    if plan.dependents and not as_json:
+        click.echo(f"removing {len(plan.runs)} runs:")
+        for run in plan.runs:
+            click.echo(f"  {run.short_id}  {run.label}  {run.status}")
+    if plan.dependents and not yes:
+        if as_json or not sys.stdin.isatty():
+            raise click.UsageError("--cascade removes several runs: confirm with --yes")
+        click.confirm(f"remove these {len(plan.runs)} runs?", abort=True)
+    integrity.remove(plan, **_opts(ctx))
+    if as_json:
+        echo_json({"removed": plan.to_dict()["runs"]})
+        return
+    click.echo(
+        f"removed {len(plan.runs)} run{'s' if len(plan.runs) != 1 else ''}; "
+        "run `lineage gc` to free the objects no run refers to any more"
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--grace",
+    default="10m",
+    show_default=True,
+    metavar="DURATION",
+    help="Spare objects younger than this (30s, 10m, 1h, 0): a writer may be recording them.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def gc(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None:
+    """Remove store objects that no remaining run refers to, and stale temporary files."""
+    from lineage import integrity
+
+    report = integrity.gc(dry_run=dry_run, grace=grace, **_opts(ctx))
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    for obj in report.objects:
+        click.echo(f"{verb}  {obj.hash}  {human_size(obj.size)}")
+    for path, size in report.temporary:
+        click.echo(f"{verb}  {path}  {human_size(size)}")
+    count = len(report.objects) + len(report.temporary)
+    young = (
+        f" ({report.young} unreferenced but younger than {grace}: --grace 0 takes them too)"
+        if report.young
+        else ""
+    )
+    click.echo(
+        f"{verb} {count} object{'s' if count != 1 else ''} ({report.bytes} bytes, "
+        f"{human_size(report.bytes)}); kept {report.kept}{young}"
+    )
+
+
+@cli.group(context_settings=CONTEXT)
+def db() -> None:
+    """Inspect and upgrade the catalog's schema."""
+
+
+@db.command("upgrade", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, as_json: bool) -> None:
+    """Upgrade the catalog's schema in place to this version of lineage, keeping every row."""
+    from lineage import integrity
+
+    before, after = integrity.db_upgrade(catalog=_opts(ctx)["catalog"])
+    if as_json:
+        echo_json({"from": before, "to": after})
+    elif before == after:
+        click.echo(f"catalog schema is current (revision {after})")
+    else:
+        click.echo(f"catalog schema upgraded from revision {before or 'none'} to {after}")
+
+
+@db.command("status", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def db_status(ctx: click.Context, as_json: bool) -> None:
+    """Show the catalog's schema revision and the one this version of lineage needs."""
+    from lineage import integrity
+
+    status = integrity.db_status(catalog=_opts(ctx)["catalog"])
+    if as_json:
+        echo_json(status)
+        return
+    click.echo(f"catalog   {status['catalog']}")
+    click.echo(f"revision  {status['revision'] or 'none'}")
+    click.echo(f"head      {status['head']}")
+    click.echo(f"current   {'yes' if status['current'] else 'no: run `lineage db upgrade`'}")
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 

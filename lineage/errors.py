@@ -62,3 +62,11 @@ class StepFailed(LineageError):
 
 class NoChain(LineageError):
     """No coherent chain exists and launching was not allowed."""
+
+
+class FileError(LineageError):
+    """A local file or folder cannot be read or written: permissions, a full disk, a bad path."""
+
+
+class Refused(LineageError):
+    """An operation would break recorded lineage (a run others depend on); nothing changed."""

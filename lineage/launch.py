@@ -126,6 +126,9 @@ def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> 
                 if on_output:
                     on_output(run.label, line)
             exit_code = process.wait()
+            # The step is gone but its run is not ended yet: the launcher holds it now, so a
+            # reaper looking for dead pids does not call it killed in between.
+            catalog.set_pid(run.id, os.getpid())
     except KeyboardInterrupt:
         if process is not None:
             _stop(process)

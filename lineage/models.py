@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+# The catalog's schema version (lineage_meta.schema_version); migration NNNN sets it to N.
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator):
@@ -140,7 +141,11 @@ class Input(SQLModel, table=True):
     """Edge artifact -> run: the run consumed the artifact (this exact hash) under a name."""
 
     __tablename__ = "inputs"
-    __table_args__ = (Index("ix_inputs_hash", "hash"),)
+    __table_args__ = (
+        Index("ix_inputs_hash", "hash"),
+        # "which runs consumed this run's outputs?" (lineage rm): schema version 2.
+        Index("ix_inputs_source", "source_run_id"),
+    )
 
     run_id: str = Field(primary_key=True, foreign_key="runs.id", max_length=32)
     name: str = Field(primary_key=True, max_length=500)

@@ -98,8 +98,17 @@ def load_project(
         or store_section.get("url")
         or str(root / STATE_DIR / "objects")
     )
+    for name, url in (("catalog", catalog_url), ("store", store_url)):
+        if not isinstance(url, str) or not url.strip():
+            raise InvalidPipeline(
+                f"{PIPELINE_FILE}: [{name}] url must be a non-empty string, such as "
+                f'url = "{_EXAMPLE_URLS[name]}"'
+            )
     options = {k: v for k, v in store_section.items() if k != "url"}
     return Project(root, catalog_url, store_url, config, options)
+
+
+_EXAMPLE_URLS = {"catalog": "postgresql+psycopg://host/lineage", "store": "s3://bucket/prefix"}
 
 
 def _section(config: dict[str, Any], name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import getpass
 import os
 import socket
 import subprocess
+import threading
 import time as _time
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,6 +122,7 @@ class ActiveRun:
         self._token: contextvars.Token[ActiveRun | None] | None = None
         self._upstream: list[RunInfo] | None = None
         self.ended = False
+        self._beating = _start_heartbeat(session.catalog, info.id)
 
     # -- identity -------------------------------------------------------------------------
 
@@ -184,6 +186,7 @@ class ActiveRun:
         if self.ended:
             return
         self.ended = True
+        self._beating.set()
         if self.launched and status == "finished":
             # The launcher records the end from the exit code; just flush what was logged.
             self.flush()
@@ -329,7 +332,7 @@ class ActiveRun:
                 f"no upstream run offers {output!r} (offered: {', '.join(offered) or 'nothing'})"
             )
         if len(found) > 1:
-            options = ", ".join(f"'{run.value}/{output}'" for _, run in found)
+            options = ", ".join(sorted(f"'{run.value}/{output}'" for _, run in found))
             raise Ambiguous(
                 f"{len(found)} upstream runs offer {output!r}: use a qualified name ({options})"
             )
@@ -371,6 +374,27 @@ class ActiveRun:
             path = self.store.get_file(artifact.hash, target)
         self._record_input(name, artifact, source)
         return Path(path)
+
+
+def _start_heartbeat(catalog: Catalog, run_id: str) -> threading.Event:
+    """Touch the run's heartbeat until the returned event is set.
+
+    Another host cannot see this process: it takes a run whose heartbeat went quiet for a
+    while as killed (see lineage.liveness), so a long quiet step must keep beating.
+    """
+    from lineage.liveness import HEARTBEAT_SECONDS
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                catalog.heartbeat(run_id)
+            except Exception:  # a missed beat is retried; the run itself must not fail for it
+                continue
+
+    threading.Thread(target=beat, name=f"lineage-heartbeat-{run_id[:8]}", daemon=True).start()
+    return stop
 
 
 def _matches_any(qualifier: str, runs: list[RunInfo]) -> bool:

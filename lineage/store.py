@@ -8,23 +8,24 @@ written again, so logging the same content twice stores it once.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
-import shutil
+import time as _time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from lineage import hashing
-from lineage.errors import InvalidName, NotFound, StoreError
-
-if TYPE_CHECKING:
-    pass
+from lineage.errors import FileError, InvalidName, NotFound, StoreError
 
 Progress = Callable[[int], None]
 MANIFEST_FORMAT = "lineage-manifest-1"
+TMP_DIR = "tmp"
 
 
 @dataclass(frozen=True)
@@ -106,19 +107,24 @@ class Store:
         return Stored(hash_, size, "file")
 
     def _put_local(self, source: str, progress: Progress | None) -> Stored:
-        tmp_dir = os.path.join(self.root, "tmp")
-        os.makedirs(tmp_dir, exist_ok=True)
-        tmp = os.path.join(tmp_dir, uuid.uuid4().hex)
+        tmp = self._temporary()
         hasher = hashing.new_hasher()
         size = 0
         try:
-            with open(source, "rb", buffering=0) as src, open(tmp, "wb", buffering=0) as dst:
+            try:
+                src = open(source, "rb", buffering=0)  # noqa: SIM115 (two handles, two errors)
+            except OSError as error:
+                raise FileError(f"cannot read {source!r}: {error.strerror}") from None
+            with src, self._write_errors(), open(tmp, "wb", buffering=0) as dst:
                 for chunk in hashing.iter_chunks(src):
                     hasher.update(chunk)
-                    dst.write(chunk)
+                    _write_all(dst, chunk)
                     size += len(chunk)
                     if progress:
                         progress(len(chunk))
+                # The bytes must be on disk before the rename makes them an object: after a
+                # crash, a visible object always holds the bytes its name promises.
+                os.fsync(dst.fileno())
             hash_ = hashing.format_hash(hasher.hexdigest())
             self._place_local(tmp, self.path(hash_))
         finally:
@@ -126,13 +132,34 @@ class Store:
                 os.unlink(tmp)
         return Stored(hash_, size, "file")
 
+    def _temporary(self) -> str:
+        tmp_dir = os.path.join(self.root, TMP_DIR)
+        with self._write_errors():
+            os.makedirs(tmp_dir, exist_ok=True)
+        return os.path.join(tmp_dir, uuid.uuid4().hex)
+
+    @contextmanager
+    def _write_errors(self) -> Iterator[None]:
+        """Turn a failed local write (permissions, a full disk) into one StoreError line."""
+        try:
+            yield
+        except OSError as error:
+            hint = " (free some space)" if error.errno == errno.ENOSPC else ""
+            raise StoreError(
+                f"cannot write to store {self.url!r}: {error.strerror}{hint}"
+            ) from None
+
     def _place_local(self, tmp: str, target: str) -> None:
-        if os.path.exists(target):
-            return
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        # Objects are read-only: a stray write through a fetched path cannot corrupt the store.
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, target)
+        with self._write_errors():
+            if os.path.exists(target):
+                # Refresh its age: gc spares objects younger than its grace period, so content
+                # that is being referenced again cannot be collected under the writer's feet.
+                _touch(target)
+                return
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # Objects are read-only: a stray write through a fetched path cannot corrupt it.
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
 
     def _upload(self, source: str, target: str) -> None:
         # Object stores expose a key only once its (multipart) upload completes, so the final
@@ -147,14 +174,15 @@ class Store:
         hash_ = hashing.hash_bytes(data)
         target = self.path(hash_)
         if self._exists(target):
+            if self.local:
+                _touch(target)
             return Stored(hash_, len(data), "file")
         if self.local:
-            tmp_dir = os.path.join(self.root, "tmp")
-            os.makedirs(tmp_dir, exist_ok=True)
-            tmp = os.path.join(tmp_dir, uuid.uuid4().hex)
-            with open(tmp, "wb") as f:
-                f.write(data)
+            tmp = self._temporary()
             try:
+                with self._write_errors(), open(tmp, "wb") as f:
+                    f.write(data)
+                    os.fsync(f.fileno())
                 self._place_local(tmp, target)
             finally:
                 if os.path.exists(tmp):
@@ -201,6 +229,9 @@ class Store:
             raise NotFound(
                 f"object {hash_} is missing from the store {self.url!r}: run `lineage verify`"
             ) from None
+        except (OSError, ValueError) as error:  # not a folder, permissions, network
+            reason = getattr(error, "strerror", None) or error
+            raise StoreError(f"cannot read from store {self.url!r}: {reason}") from None
 
     def read_bytes(self, hash_: str) -> bytes:
         """Return the whole content of a (small) object."""
@@ -217,11 +248,21 @@ class Store:
     ) -> str:
         """Copy an object to a local file, verifying its hash on the way; return the path."""
         target = os.fspath(target)
-        os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+        if os.path.lexists(target) and not os.path.isfile(target):
+            # Replacing a folder, a device or a symlink would destroy something that is not ours.
+            raise FileError(f"cannot write {target!r}: it exists and is not a file")
+        parent = os.path.dirname(os.path.abspath(target))
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if parent and not os.path.isdir(parent):
+            raise FileError(f"cannot write {target!r}: {parent!r} is a file, not a folder")
         tmp = f"{target}.{uuid.uuid4().hex[:8]}.part"
         hasher = hashing.new_hasher()
         try:
-            with self.open(hash_) as src, open(tmp, "wb") as dst:
+            with _local_writes(target):
+                os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+                dst = open(tmp, "wb")  # noqa: SIM115 (closed by the with below)
+            with self.open(hash_) as src, dst, _local_writes(target):
                 for chunk in hashing.iter_chunks(src):
                     hasher.update(chunk)
                     dst.write(chunk)
@@ -233,7 +274,8 @@ class Store:
                     f"object {hash_} is corrupt in {self.url!r} (its bytes hash to {got}): "
                     "run `lineage verify`"
                 )
-            os.replace(tmp, target)
+            with _local_writes(target):
+                os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -262,27 +304,142 @@ class Store:
 
     def verify(self, hash_: str) -> bool:
         """Re-hash an object; return whether its bytes still hash to its name."""
+        return self.check(hash_) == "ok"
+
+    def check(self, hash_: str, progress: Progress | None = None) -> str:
+        """Re-hash an object: ``ok``, ``missing``, or ``corrupt`` (bytes hash to another name)."""
         try:
             with self.open(hash_) as f:
-                got, _ = hashing.hash_stream(f)
+                got, _ = hashing.hash_stream(f, progress)
         except NotFound:
-            return False
-        return got == hash_
+            return "missing"
+        except OSError as error:
+            raise StoreError(f"cannot read object {hash_} in {self.url!r}: {error}") from None
+        return "ok" if got == hash_ else "corrupt"
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Yield every object in the store with its size and age (for gc)."""
+        base = f"{self.root}/{hashing.ALGORITHM}"
+        if self.local:
+            if not os.path.isdir(base):
+                return
+            for prefix in sorted(os.scandir(base), key=lambda e: e.name):
+                if not prefix.is_dir():
+                    continue
+                for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
+                    stat = entry.stat()
+                    hash_ = hashing.format_hash(prefix.name + entry.name)
+                    yield StoredObject(hash_, stat.st_size, stat.st_mtime)
+            return
+        try:
+            found = self.fs.find(base, detail=True) if self.fs.exists(base) else {}
+        except Exception as error:
+            raise StoreError(f"cannot list store {self.url!r}: {error}") from None
+        for path, info in sorted(found.items()):
+            relative = path[len(base) :].strip("/") if path.startswith(base) else path
+            prefix, _, rest = relative.partition("/")
+            if len(prefix) != 2 or not rest or "/" in rest:
+                continue
+            yield StoredObject(hashing.format_hash(prefix + rest), info["size"], _mtime(info))
+
+    def object_mtime(self, hash_: str) -> float:
+        """Return when an object was last stored (Unix seconds); now when it cannot be told."""
+        path = self.path(hash_)
+        if self.local:
+            try:
+                return os.stat(path).st_mtime
+            except FileNotFoundError:
+                return _time.time()
+        try:
+            return _mtime(self.fs.info(path))
+        except Exception:  # missing or unreachable: never collect what we cannot date
+            return _time.time()
 
     def remove(self, hash_: str) -> None:
         """Delete an object (gc only)."""
         path = self.path(hash_)
         if self.local:
-            if os.path.exists(path):
-                os.chmod(path, 0o644)
-                os.unlink(path)
+            with self._write_errors():
+                if os.path.exists(path):
+                    os.chmod(path, 0o644)
+                    os.unlink(path)
         elif self._exists(path):
             self.fs.rm_file(path)
 
-    def clear_temporary(self) -> None:
-        """Remove leftovers of interrupted local writes."""
-        if self.local:
-            shutil.rmtree(os.path.join(self.root, "tmp"), ignore_errors=True)
+    def clear_temporary(
+        self, older_than: float = 0.0, *, dry_run: bool = False
+    ) -> list[tuple[str, int]]:
+        """Remove leftovers of interrupted local writes older than ``older_than`` seconds.
+
+        A younger file may be a write in progress in another process: it is left alone.
+        Return the removed paths with their sizes.
+        """
+        removed: list[tuple[str, int]] = []
+        tmp_dir = os.path.join(self.root, TMP_DIR)
+        if not self.local or not os.path.isdir(tmp_dir):
+            return removed
+        deadline = _time.time() - older_than
+        for entry in os.scandir(tmp_dir):
+            try:
+                stat = entry.stat()
+                if stat.st_mtime <= deadline:
+                    if not dry_run:
+                        os.unlink(entry.path)
+                    removed.append((entry.path, stat.st_size))
+            except FileNotFoundError:  # finished (renamed) meanwhile
+                continue
+        return removed
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object found in the store: its hash, size and last modification (Unix seconds)."""
+
+    hash: str
+    size: int
+    mtime: float
+
+
+def _write_all(dst: BinaryIO, chunk: memoryview) -> None:
+    # An unbuffered write may write only part of a chunk (a disk filling up does that before
+    # it fails): keep writing the rest, so a full disk raises instead of storing a short file
+    # under the hash of the whole.
+    view = chunk
+    while view:
+        written = dst.write(view)
+        if not written:
+            raise OSError(errno.EIO, "write made no progress")
+        view = view[written:]
+
+
+def _touch(path: str) -> None:
+    # A read-only store still serves reads; gc there is its owner's business.
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    for key in ("mtime", "LastModified", "last_modified", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            continue
+    # An age we cannot know is taken as "just now": never collect what we cannot date.
+    return _time.time()
+
+
+@contextmanager
+def _local_writes(target: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        hint = " (free some space)" if error.errno == errno.ENOSPC else ""
+        raise FileError(f"cannot write {target!r}: {error.strerror}{hint}") from None
 
 
 def check_relative(path: str) -> str:

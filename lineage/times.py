@@ -130,3 +130,22 @@ def format_time(moment: datetime) -> str:
 def format_precise(moment: datetime) -> str:
     """Format for scripts: ISO 8601 UTC with microseconds, ``2026-11-20T10:15:02.123456Z``."""
     return to_utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+_DURATION = re.compile(r"^(?P<number>\d+(\.\d+)?)\s*(?P<unit>s|m|h|d|w)?$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``30s``, ``10m``, ``1h``, ``2d``, ``1w`` or plain seconds into a timedelta."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise InvalidTime(
+            f"cannot read {text!r} as a duration: use a number with s, m, h, d or w, "
+            "such as 30s, 10m or 1h"
+        )
+    seconds = float(match["number"]) * _UNIT_SECONDS[match["unit"] or "s"]
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise InvalidTime(f"duration {text!r} is too long") from None

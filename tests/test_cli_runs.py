@@ -472,7 +472,7 @@ def test_artifacts_get_to_an_unwritable_path(runs: dict[str, str], tmp_path: Pat
     target = blocker / "model.pkl"
     fails(
         1,
-        f"cannot write {str(target)!r}: File exists: choose another -o path",
+        f"cannot write {str(target)!r}: {str(blocker)!r} is a file, not a folder",
         "artifacts",
         "get",
         "train:lr:model.pkl",

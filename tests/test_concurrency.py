@@ -9,12 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import lineage_bin
-from pipelines import make_pipeline
-
 from lineage import claims
 from lineage.catalog import Catalog
 from lineage.pipeline import load_pipeline
+from tests.conftest import lineage_bin
+from tests.pipelines import make_pipeline
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--json"]
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "LogisticRegression"]
 

@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import invoke
 
 from lineage.errors import InvalidPipeline, UsageError
 from lineage.pipeline import load_pipeline, params_hash
+from tests.conftest import invoke
 
 GOOD = """
 [steps.load]

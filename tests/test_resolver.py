@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import lineage_bin, run_cli
-from pipelines import CUSTOMERS, make_pipeline
 
 from lineage.catalog import Catalog
+from tests.conftest import lineage_bin, run_cli
+from tests.pipelines import CUSTOMERS, make_pipeline
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr"]
 
