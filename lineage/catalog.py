@@ -36,6 +36,24 @@ INPUTS = models.Input.__table__
 UPSTREAM = models.Upstream.__table__
 META = models.Meta.__table__
 
+# The write path's statements, built once: building a Core expression on every call cost
+# about as much as executing it (benchmarks/bench_logging.py). An UPDATE without values()
+# sets the columns named in its parameters.
+_INSERT_RUN = RUNS.insert()
+_INSERT_PARAMS = PARAMS.insert()
+_INSERT_METRICS = METRICS.insert()
+_INSERT_TAGS = TAGS.insert()
+_INSERT_UPSTREAM = UPSTREAM.insert()
+_UPDATE_RUN = RUNS.update().where(RUNS.c.id == sa.bindparam("b_run_id"))
+_DELETE_PARAMS = PARAMS.delete().where(
+    PARAMS.c.run_id == sa.bindparam("b_run_id"),
+    PARAMS.c.name.in_(sa.bindparam("b_names", expanding=True)),
+)
+_DELETE_TAGS = TAGS.delete().where(
+    TAGS.c.run_id == sa.bindparam("b_run_id"),
+    TAGS.c.name.in_(sa.bindparam("b_names", expanding=True)),
+)
+
 STATUSES = ("running", "finished", "failed", "killed")
 ID_MIN_PREFIX = 4
 T = TypeVar("T")
@@ -324,12 +342,12 @@ class Catalog:
         }
 
         def work(conn: Connection) -> None:
-            conn.execute(RUNS.insert(), row)
+            conn.execute(_INSERT_RUN, row)
             if params:
-                conn.execute(PARAMS.insert(), _param_rows(row["id"], params))
+                conn.execute(_INSERT_PARAMS, _param_rows(row["id"], params))
             if upstream:
                 conn.execute(
-                    UPSTREAM.insert(),
+                    _INSERT_UPSTREAM,
                     [{"run_id": row["id"], "upstream_id": up} for up in dict.fromkeys(upstream)],
                 )
 
@@ -354,9 +372,14 @@ class Catalog:
         def work(conn: Connection) -> None:
             self._flush(conn, run_id, params, metrics, tags)
             conn.execute(
-                RUNS.update()
-                .where(RUNS.c.id == run_id)
-                .values(status=status, exit_code=exit_code, error=error, ended_at=times.now())
+                _UPDATE_RUN,
+                {
+                    "b_run_id": run_id,
+                    "status": status,
+                    "exit_code": exit_code,
+                    "error": error,
+                    "ended_at": times.now(),
+                },
             )
 
         self._write(work)
@@ -373,7 +396,7 @@ class Catalog:
 
         def work(conn: Connection) -> None:
             self._flush(conn, run_id, params, metrics, tags)
-            conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(heartbeat_at=times.now()))
+            conn.execute(_UPDATE_RUN, {"b_run_id": run_id, "heartbeat_at": times.now()})
 
         self._write(work)
 
@@ -386,21 +409,20 @@ class Catalog:
         tags: dict[str, str] | None,
     ) -> None:
         if params:
-            names = list(params)
-            conn.execute(PARAMS.delete().where(PARAMS.c.run_id == run_id, PARAMS.c.name.in_(names)))
-            conn.execute(PARAMS.insert(), _param_rows(run_id, params))
+            conn.execute(_DELETE_PARAMS, {"b_run_id": run_id, "b_names": list(params)})
+            conn.execute(_INSERT_PARAMS, _param_rows(run_id, params))
         if metrics:
             conn.execute(
-                METRICS.insert(),
+                _INSERT_METRICS,
                 [
                     {"run_id": run_id, "name": n, "value": float(v), "step": s, "time": t}
                     for n, v, s, t in metrics
                 ],
             )
         if tags:
-            conn.execute(TAGS.delete().where(TAGS.c.run_id == run_id, TAGS.c.name.in_(list(tags))))
+            conn.execute(_DELETE_TAGS, {"b_run_id": run_id, "b_names": list(tags)})
             conn.execute(
-                TAGS.insert(), [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
+                _INSERT_TAGS, [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
             )
 
     def add_output(
