@@ -100,6 +100,7 @@ def git_state(root: Path) -> tuple[str | None, bool | None]:
     return _git_state(str(root))
 
 
+@cache
 def _user() -> str | None:
     try:
         return getpass.getuser()
