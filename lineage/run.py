@@ -18,7 +18,7 @@ import os
 import socket
 import subprocess
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -46,7 +46,17 @@ class Session:
 
     project: Project
     catalog: Catalog
-    store: Store
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        """Return the project's store, opened on first use.
+
+        Commands that only read the catalog (``lineage runs``) then never import fsspec.
+        """
+        if self._store is None:
+            self._store = Store(self.project.store_url, **self.project.store_options)
+        return self._store
 
 
 _sessions: dict[tuple[str, str, str], Session] = {}
@@ -65,11 +75,7 @@ def open_session(
     cache_key = (str(project.root), project.catalog_url, project.store_url)
     session = _sessions.get(cache_key)
     if session is None:
-        session = Session(
-            project,
-            Catalog(project.catalog_url, create=create),
-            Store(project.store_url, **project.store_options),
-        )
+        session = Session(project, Catalog(project.catalog_url, create=create))
         _sessions[cache_key] = session
     return session
 
