@@ -37,11 +37,16 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def ratio_line(what: str, value: float, op: str, target: float, extra: str = "") -> bool:
-    """Print one ratio against its target; return whether the target is met."""
+def ratio_line(
+    what: str, value: float, op: str | None = None, target: float | None = None, extra: str = ""
+) -> bool:
+    """Print one ratio, against its target when it has one; return whether the target is met."""
+    tail = f"  {extra}" if extra else ""
+    if op is None or target is None:
+        print(f"ratio  {what}: {value:.2f}x (no target: for reference){tail}", flush=True)
+        return True
     met = value <= target if op == "<=" else value >= target
     verdict = "met" if met else "MISSED"
-    tail = f"  {extra}" if extra else ""
     print(f"ratio  {what}: {value:.2f}x (target {op} {target}x: {verdict}){tail}", flush=True)
     return met
 

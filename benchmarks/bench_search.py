@@ -1,0 +1,198 @@
+"""Search: the newest run of one (step, key value) among 1,000 ... 1,000,000 runs.
+
+    .venv/bin/python benchmarks/bench_search.py                        # 1k, 10k, 100k, 1M runs
+    .venv/bin/python benchmarks/bench_search.py --sizes 1000,5000 --queries 20   # a smoke run
+
+One catalog (SQLite, made by ``lineage init``) grows through the sizes; at each size three
+sides ask for the newest run of ``train`` with ``algorithm=algoK`` (K cycling over the values):
+
+* ``Catalog.newest("train", "algoK")``: the library's index seek (newest *finished* run);
+* ``lineage.search(step="train", keys={"algorithm": "algoK"}, limit=1)``: what
+  ``lineage runs --step train --algorithm algoK --limit 1`` calls, params and metrics included;
+* the reference: a hand-written SQLAlchemy Core query on the same index,
+  ``select(runs).where(step, value, status).order_by(time desc).limit(1)``, on a plain engine,
+  one connection checkout per query as a script would do.
+
+Runs are generated straight into the tables the catalog created (stdlib sqlite3, executemany
+in transactions of 100,000 rows, ids in time order): 3 steps x 100 key values, times a minute
+apart, 5% failed, two params and two metrics per run. Nothing is cached between invocations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from _bench import header, median, ratio_line
+
+STEPS = (("load", "table"), ("process", "logic"), ("train", "algorithm"))
+VALUES_PER_STEP = 100
+BATCH = 100_000
+EPOCH = datetime(2024, 1, 1)
+
+
+def generate(db: Path, start: int, stop: int) -> None:
+    """Insert runs number ``start`` to ``stop - 1`` (with their params and metrics)."""
+    rng = random.Random(start)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
+    for first in range(start, stop, BATCH):
+        runs, params, metrics = [], [], []
+        for i in range(first, min(first + BATCH, stop)):
+            # Time-ordered ids (run number, then random bits) append to the id index instead of
+            # splitting random pages: 1M runs build several times faster; no query here uses ids.
+            run_id = f"{i:010x}{rng.getrandbits(88):022x}"
+            step, key = STEPS[i % 3]
+            stamp = (EPOCH + timedelta(minutes=i)).isoformat(sep=" ", timespec="microseconds")
+            status = "failed" if rng.random() < 0.05 else "finished"
+            value = f"algo{(i // 3) % VALUES_PER_STEP}" if step == "train" else f"v{i % 97}"
+            runs.append((run_id, step, key, value, stamp, status, stamp, stamp, stamp))
+            params.append((run_id, "C", str(i % 7)))
+            params.append((run_id, "seed", str(i)))
+            metrics.append((run_id, "auc", rng.random(), None, stamp))
+            metrics.append((run_id, "loss", rng.random(), None, stamp))
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO runs (id, step, key, value, time, status, started_at, ended_at,"
+            " heartbeat_at, host, user, pid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'bench', 'bench', 1)",
+            runs,
+        )
+        conn.executemany("INSERT INTO params (run_id, name, value) VALUES (?, ?, ?)", params)
+        conn.executemany(
+            "INSERT INTO metrics (run_id, name, value, step, time) VALUES (?, ?, ?, ?, ?)", metrics
+        )
+        conn.execute("COMMIT")
+    conn.close()
+
+
+def per_query(work: Callable[[int], None], queries: int) -> float:
+    """Return the mean seconds per call over one batch of ``queries`` calls."""
+    start = time.perf_counter()
+    for k in range(queries):
+        work(k)
+    return (time.perf_counter() - start) / queries
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default="1000,10000,100000,1000000", help="catalog sizes, ascending"
+    )
+    parser.add_argument("--queries", type=int, default=200, help="queries per batch")
+    parser.add_argument("--rounds", type=int, default=5, help="batches per side and size")
+    parser.add_argument("--dir", help="where the catalog goes (default: system temp)")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+
+    import sqlalchemy as sa
+
+    import lineage
+    from lineage import api
+    from lineage.catalog import RUNS
+    from lineage.run import open_session
+
+    header(f"search: newest run of one (step, key value), sizes {sizes}")
+    work = Path(tempfile.mkdtemp(prefix="lineage-bench-search-", dir=args.dir))
+    cwd = os.getcwd()
+    try:
+        result = api.init(work / "project")
+        os.chdir(work / "project")
+        db = work / "project" / ".lineage" / "catalog.db"
+        catalog = open_session().catalog
+        plain = sa.create_engine(result.catalog_url)
+        hand = (
+            sa.select(RUNS)
+            .where(
+                RUNS.c.step == sa.bindparam("step"),
+                RUNS.c.value == sa.bindparam("value"),
+                RUNS.c.status == "finished",
+            )
+            .order_by(RUNS.c.time.desc())
+            .limit(1)
+        )
+
+        def value(k: int) -> str:
+            return f"algo{(k * 37) % VALUES_PER_STEP}"
+
+        def by_hand(k: int) -> None:
+            with plain.connect() as conn:
+                row = conn.execute(hand, {"step": "train", "value": value(k)}).first()
+            assert row is not None
+
+        def by_newest(k: int) -> None:
+            assert catalog.newest("train", value(k)) is not None
+
+        def by_search(k: int) -> None:
+            found = lineage.search(step="train", keys={"algorithm": value(k)}, limit=1)
+            assert len(found) == 1 and found[0].params
+
+        sides = {
+            "hand-written Core": by_hand,
+            "Catalog.newest": by_newest,
+            "lineage.search": by_search,
+        }
+        table: dict[int, dict[str, tuple[float, float]]] = {}
+        built = 0
+        print(f"{'runs':>9} {'build s':>8} " + " ".join(f"{n + ' us':>22}" for n in sides))
+        for size in sizes:
+            start = time.perf_counter()
+            generate(db, built, size)
+            build = time.perf_counter() - start
+            built = size
+            for side in sides.values():
+                side(0)  # warm: statement caches, pages of this size
+            names = list(sides)
+            samples: dict[str, list[float]] = {name: [] for name in names}
+            for round_ in range(args.rounds):
+                # One batch per side per round, in rotating order, so load spikes hit all sides.
+                shift = round_ % len(names)
+                for name in names[shift:] + names[:shift]:
+                    samples[name].append(per_query(sides[name], args.queries))
+            table[size] = {name: (min(v), median(v)) for name, v in samples.items()}
+            cells = " ".join(f"{table[size][n][0] * 1e6:>22.0f}" for n in sides)
+            print(f"{size:>9} {build:>8.1f} {cells}", flush=True)
+
+        small, large = sizes[0], sizes[-1]
+        for name in ("Catalog.newest", "lineage.search"):
+            ratio_line(
+                f"{name} at {large:,} runs / at {small:,} runs",
+                table[large][name][0] / table[small][name][0],
+                "<=",
+                1.5,
+            )
+        for name in ("Catalog.newest", "lineage.search"):
+            worst = max(table[n][name][0] / table[n]["hand-written Core"][0] for n in sizes)
+            ratio_line(
+                f"{name} / hand-written Core query (worst size)",
+                worst,
+                "<=",
+                3.0,
+                f"at {large:,}: "
+                f"{table[large][name][0] / table[large]['hand-written Core'][0]:.2f}x",
+            )
+        ref_small = table[small]["hand-written Core"][0]
+        ref_large = table[large]["hand-written Core"][0]
+        print(
+            f"reference: hand-written query at {large:,} / at {small:,}: "
+            f"{ref_large / ref_small:.2f}x"
+        )
+        plain.dispose()
+        return 0
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
