@@ -57,6 +57,33 @@ def known_keys(s: Session) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in sorted(keys.items())}
 
 
+def _check_search_names(s: Session, step: str | None, keys: dict[str, str]) -> None:
+    """Refuse a step or key that neither lineage.toml nor the catalog knows.
+
+    A known name costs an index seek (or lineage.toml alone); only an unknown one lists every
+    name the catalog holds, a scan that grew with the catalog when it ran on every search.
+    """
+    from lineage.pipeline import load_pipeline
+
+    pipeline = load_pipeline(s.project.root)
+    declared_keys = pipeline.keys() if pipeline is not None else {}
+    for key in keys:
+        if key in declared_keys or s.catalog.has_key(key, step) or s.catalog.has_key(key):
+            continue
+        known = known_keys(s)
+        if key not in known:
+            listed = ", ".join(known) or "none yet"
+            raise UsageError(f"unknown key {key!r}: known keys are {listed}")
+    if step is not None:
+        declared_steps = pipeline.steps if pipeline is not None else {}
+        if step in declared_steps or s.catalog.has_step(step):
+            return
+        steps = set(s.catalog.step_names()) | set(declared_steps)
+        raise UsageError(
+            f"unknown step {step!r}: known steps are {', '.join(sorted(steps)) or 'none yet'}"
+        )
+
+
 def search(
     *,
     step: str | None = None,
@@ -74,23 +101,7 @@ def search(
     s = session(catalog)
     keys = dict(keys or {})
     if keys or step:
-        known = known_keys(s)
-        for key in keys:
-            if key not in known:
-                listed = ", ".join(known) or "none yet"
-                raise UsageError(f"unknown key {key!r}: known keys are {listed}")
-        if step is not None:
-            steps = set(s.catalog.step_names())
-            from lineage.pipeline import load_pipeline
-
-            pipeline = load_pipeline(s.project.root)
-            if pipeline is not None:
-                steps.update(pipeline.steps)
-            if step not in steps:
-                raise UsageError(
-                    f"unknown step {step!r}: known steps are "
-                    f"{', '.join(sorted(steps)) or 'none yet'}"
-                )
+        _check_search_names(s, step, keys)
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
     if limit is not None and limit < 0:

@@ -661,6 +661,19 @@ class Catalog:
             result.setdefault(key, set()).add(step)
         return result
 
+    def has_step(self, step: str) -> bool:
+        """Return whether any run of ``step`` is recorded: an index seek, whatever the size."""
+        query = sa.select(RUNS.c.id).where(RUNS.c.step == step).limit(1)
+        return self._read(lambda conn: conn.execute(query).first() is not None)
+
+    def has_key(self, key: str, step: str | None = None) -> bool:
+        """Return whether any run (of ``step``) recorded the key ``key``; stops at the first."""
+        query = sa.select(RUNS.c.id).where(RUNS.c.key == key)
+        if step is not None:
+            query = query.where(RUNS.c.step == step)
+        query = query.limit(1)
+        return self._read(lambda conn: conn.execute(query).first() is not None)
+
     def step_names(self) -> list[str]:
         """Return the step names recorded in the catalog."""
         query = sa.select(RUNS.c.step).distinct().order_by(RUNS.c.step)
