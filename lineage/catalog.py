@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -604,19 +605,13 @@ class Catalog:
         before: datetime | None = None,
     ) -> RunInfo | None:
         """Return the newest run of ``(step, value)``, optionally in a window; an index seek."""
-        query = sa.select(RUNS).where(RUNS.c.step == step)
-        if value is not None:
-            query = query.where(RUNS.c.value == value)
+        query = _newest_query(value is not None, window is not None, before is not None, status)
+        bound = {"b_step": step, "b_value": value, "b_before": before}
         if window is not None:
-            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
-        if before is not None:
-            query = query.where(RUNS.c.time < before)
-        if status is not None:
-            query = query.where(RUNS.c.status == status)
-        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(1)
+            bound.update(b_start=window.start, b_end=window.end)
 
         def work(conn: Connection) -> RunInfo | None:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(query, bound).mappings().first()
             return _run_from_row(row) if row else None
 
         return self._read(work)
@@ -819,6 +814,29 @@ class Catalog:
         query = sa.select(META.c.value).where(META.c.name == "schema_version")
         value = self._read(lambda conn: conn.execute(query).scalar())
         return int(value) if value is not None else None
+
+
+@cache
+def _newest_query(value: bool, window: bool, before: bool, status: str | None) -> sa.Select:
+    """Build once per shape the query behind ``Catalog.newest``.
+
+    Refs, the resolver and searches ask it again and again; building the expression each time
+    cost more than running it (benchmarks/bench_search.py).
+    """
+    time_type = RUNS.c.time.type
+    query = sa.select(RUNS).where(RUNS.c.step == sa.bindparam("b_step"))
+    if value:
+        query = query.where(RUNS.c.value == sa.bindparam("b_value"))
+    if window:
+        query = query.where(
+            RUNS.c.time >= sa.bindparam("b_start", type_=time_type),
+            RUNS.c.time < sa.bindparam("b_end", type_=time_type),
+        )
+    if before:
+        query = query.where(RUNS.c.time < sa.bindparam("b_before", type_=time_type))
+    if status is not None:
+        query = query.where(RUNS.c.status == status)
+    return query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(1)
 
 
 def _configure_sqlite(engine: Engine) -> None:
