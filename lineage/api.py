@@ -67,8 +67,14 @@ def _check_search_names(s: Session, step: str | None, keys: dict[str, str]) -> N
 
     pipeline = load_pipeline(s.project.root)
     declared_keys = pipeline.keys() if pipeline is not None else {}
+    step_known = False
     for key in keys:
-        if key in declared_keys or s.catalog.has_key(key, step) or s.catalog.has_key(key):
+        if key in declared_keys:
+            continue
+        if s.catalog.has_key(key, step):
+            step_known = step is not None  # a run of this step with this key: the step exists
+            continue
+        if step is not None and s.catalog.has_key(key):
             continue
         known = known_keys(s)
         if key not in known:
@@ -76,7 +82,7 @@ def _check_search_names(s: Session, step: str | None, keys: dict[str, str]) -> N
             raise UsageError(f"unknown key {key!r}: known keys are {listed}")
     if step is not None:
         declared_steps = pipeline.steps if pipeline is not None else {}
-        if step in declared_steps or s.catalog.has_step(step):
+        if step_known or step in declared_steps or s.catalog.has_step(step):
             return
         steps = set(s.catalog.step_names()) | set(declared_steps)
         raise UsageError(

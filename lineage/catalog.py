@@ -55,6 +55,28 @@ _DELETE_TAGS = TAGS.delete().where(
     TAGS.c.name.in_(sa.bindparam("b_names", expanding=True)),
 )
 
+# Is a step or key name known? LIMIT 1: the first match answers.
+_HAS_STEP = sa.select(RUNS.c.id).where(RUNS.c.step == sa.bindparam("b_step")).limit(1)
+_HAS_KEY = sa.select(RUNS.c.id).where(RUNS.c.key == sa.bindparam("b_key")).limit(1)
+_HAS_STEP_KEY = (
+    sa.select(RUNS.c.id)
+    .where(RUNS.c.step == sa.bindparam("b_step"), RUNS.c.key == sa.bindparam("b_key"))
+    .limit(1)
+)
+
+# The details of a page of runs, read after every search.
+_RUN_IDS = sa.bindparam("b_ids", expanding=True)
+_RUN_PARAMS = sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
+    PARAMS.c.run_id.in_(_RUN_IDS)
+)
+# The latest value of each metric (highest id) wins, as MLflow shows it.
+_RUN_METRICS = (
+    sa.select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value)
+    .where(METRICS.c.run_id.in_(_RUN_IDS))
+    .order_by(METRICS.c.id)
+)
+_RUN_TAGS = sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value).where(TAGS.c.run_id.in_(_RUN_IDS))
+
 STATUSES = ("running", "finished", "failed", "killed")
 ID_MIN_PREFIX = 4
 T = TypeVar("T")
@@ -621,22 +643,12 @@ class Catalog:
             return
         by_id = {run.id: run for run in runs}
         for chunk in _chunks(list(by_id), 500):
-            for run_id, name, value in conn.execute(
-                sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
-                    PARAMS.c.run_id.in_(chunk)
-                )
-            ):
+            bound = {"b_ids": chunk}
+            for run_id, name, value in conn.execute(_RUN_PARAMS, bound):
                 by_id[run_id].params[name] = value
-            # The latest value of each metric (highest id) wins, as MLflow shows it.
-            for run_id, name, value in conn.execute(
-                sa.select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value)
-                .where(METRICS.c.run_id.in_(chunk))
-                .order_by(METRICS.c.id)
-            ):
+            for run_id, name, value in conn.execute(_RUN_METRICS, bound):
                 by_id[run_id].metrics[name] = value
-            for run_id, name, value in conn.execute(
-                sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value).where(TAGS.c.run_id.in_(chunk))
-            ):
+            for run_id, name, value in conn.execute(_RUN_TAGS, bound):
                 by_id[run_id].tags[name] = value
 
     def metric_history(self, run_id: str, name: str) -> list[tuple[float, int | None, datetime]]:
@@ -658,16 +670,17 @@ class Catalog:
 
     def has_step(self, step: str) -> bool:
         """Return whether any run of ``step`` is recorded: an index seek, whatever the size."""
-        query = sa.select(RUNS.c.id).where(RUNS.c.step == step).limit(1)
-        return self._read(lambda conn: conn.execute(query).first() is not None)
+        return self._read(
+            lambda conn: conn.execute(_HAS_STEP, {"b_step": step}).first() is not None
+        )
 
     def has_key(self, key: str, step: str | None = None) -> bool:
         """Return whether any run (of ``step``) recorded the key ``key``; stops at the first."""
-        query = sa.select(RUNS.c.id).where(RUNS.c.key == key)
-        if step is not None:
-            query = query.where(RUNS.c.step == step)
-        query = query.limit(1)
-        return self._read(lambda conn: conn.execute(query).first() is not None)
+        if step is None:
+            query, bound = _HAS_KEY, {"b_key": key}
+        else:
+            query, bound = _HAS_STEP_KEY, {"b_key": key, "b_step": step}
+        return self._read(lambda conn: conn.execute(query, bound).first() is not None)
 
     def step_names(self) -> list[str]:
         """Return the step names recorded in the catalog."""
