@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 SMOKE = {
     "bench_store.py": (["--size-mib", "2", "--rounds", "1"], 3),
     "bench_logging.py": (["--runs", "20", "--rounds", "1"], 2),
-    "bench_search.py": (["--sizes", "300,900", "--queries", "5", "--rounds", "1"], 4),
+    "bench_search.py": (["--sizes", "300,900", "--queries", "5", "--rounds", "1"], 5),
     "bench_cli.py": (["--repeat", "1"], 1),
 }
 
