@@ -853,6 +853,8 @@ def _newest_query(value: bool, window: bool, before: bool, status: str | None) -
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    driver_errors = engine.dialect.loaded_dbapi.Error
+
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         # Take transaction control away from the driver so BEGIN IMMEDIATE is ours to emit.
@@ -868,10 +870,16 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_begin(conn: Connection) -> None:
         # A write that starts as a read and upgrades its lock can fail at once with "database
         # is locked"; taking the write lock up front makes it wait its turn instead.
-        if conn.get_execution_options().get("lineage_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: SQLAlchemy's execute machinery for a bare BEGIN was a quarter
+        # of an empty transaction's CPU (benchmarks/bench_logging.py, bench_search.py). Errors
+        # raised in this event escape SQLAlchemy's wrapping, so wrap them as it would: a busy
+        # database must still reach _write's retry as an OperationalError.
+        write = conn.get_execution_options().get("lineage_write")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        try:
+            conn.connection.driver_connection.execute(statement)
+        except driver_errors as error:
+            raise DBAPIError.instance(statement, None, error, driver_errors) from None
 
 
 def _is_busy(error: OperationalError) -> bool:
