@@ -92,8 +92,8 @@ def main() -> int:
     parser.add_argument(
         "--sizes", default="1000,10000,100000,1000000", help="catalog sizes, ascending"
     )
-    parser.add_argument("--queries", type=int, default=200, help="queries per batch")
-    parser.add_argument("--rounds", type=int, default=5, help="batches per side and size")
+    parser.add_argument("--queries", type=int, default=100, help="queries per batch")
+    parser.add_argument("--rounds", type=int, default=9, help="batches per side and size")
     parser.add_argument("--dir", help="where the catalog goes (default: system temp)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -179,24 +179,26 @@ def main() -> int:
             sides[size][name](0)  # warm: statement caches, the pages of each catalog
         samples: dict[tuple[int, str], list[float]] = {case: [] for case in cases}
         for round_ in range(args.rounds):
-            # One batch per case per round, in rotating order.
-            shift = (round_ * 5) % len(cases)
-            for size, name in cases[shift:] + cases[:shift]:
-                samples[size, name].append(per_query(sides[size][name], args.queries))
-        table = {
-            size: {name: (min(samples[size, name]), median(samples[size, name])) for name in names}
-            for size in sizes
-        }
-        print(f"{'runs':>9} " + " ".join(f"{n + ' us':>25}" for n in names))
+            # Every case once per round, sizes and sides in rotating order. Ratios are taken
+            # within a round (cases measured a moment apart), then the median over rounds.
+            for size in sizes[round_ % len(sizes) :] + sizes[: round_ % len(sizes)]:
+                for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                    samples[size, name].append(per_query(sides[size][name], args.queries))
+
+        def paired(a: tuple[int, str], b: tuple[int, str]) -> float:
+            return median([x / y for x, y in zip(samples[a], samples[b], strict=True)])
+
+        print(f"median us per query over {args.rounds} rounds of {args.queries} queries:")
+        print(f"{'runs':>9} " + " ".join(f"{n:>23}" for n in names))
         for size in sizes:
-            cells = " ".join(f"{table[size][n][0] * 1e6:>25.0f}" for n in names)
+            cells = " ".join(f"{median(samples[size, n]) * 1e6:>23.0f}" for n in names)
             print(f"{size:>9} {cells}", flush=True)
 
         small, large = sizes[0], sizes[-1]
         for name in ("Catalog.newest", "lineage.search"):
             ratio_line(
                 f"{name} at {large:,} runs / at {small:,} runs",
-                table[large][name][0] / table[small][name][0],
+                paired((large, name), (small, name)),
                 "<=",
                 1.5,
             )
@@ -205,19 +207,17 @@ def main() -> int:
             ("lineage.search", "hand-written Core"),
             ("lineage.search", "hand-written + details"),
         ):
-            worst = max(table[n][name][0] / table[n][reference][0] for n in sizes)
+            by_size = {n: paired((n, name), (n, reference)) for n in sizes}
             ratio_line(
                 f"{name} / {reference} (worst size)",
-                worst,
+                max(by_size.values()),
                 "<=",
                 3.0,
-                f"at {large:,}: {table[large][name][0] / table[large][reference][0]:.2f}x",
+                "by size: " + ", ".join(f"{n:,} {r:.2f}x" for n, r in by_size.items()),
             )
-        ref_small = table[small]["hand-written Core"][0]
-        ref_large = table[large]["hand-written Core"][0]
         print(
             f"reference: hand-written query at {large:,} / at {small:,}: "
-            f"{ref_large / ref_small:.2f}x"
+            f"{paired((large, 'hand-written Core'), (small, 'hand-written Core')):.2f}x"
         )
         return 0
     finally:
