@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -133,10 +134,12 @@ def main() -> int:
         baseline = rss_mib()
         can_reset = reset_peak_rss()
         names = list(sides)
-        for round_ in range(args.rounds):
-            # Rotate the order every round so no side always follows the same neighbour.
-            shift = round_ % len(names)
-            for name in names[shift:] + names[:shift]:
+        order = random.Random(7)
+        for _ in range(args.rounds):
+            # A new order every round: a side that always followed the same neighbour (say, the
+            # deletion of cp's 1 GiB copy) would carry that neighbour's after-effects each time.
+            order.shuffle(names)
+            for name in names:
                 side = sides[name]
                 clean()
                 warm(source)
