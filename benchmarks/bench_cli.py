@@ -126,7 +126,7 @@ def main() -> int:
 
         packages = imported(["runs", "--limit", "1"], project, env)
         heaviest = sorted(packages.items(), key=lambda item: -item[1])[:8]
-        print("imports  heaviest packages loaded by `lineage runs --limit 1` (cumulative ms):")
+        print("imports  heaviest packages of `lineage runs --limit 1` (ms in their modules):")
         print("         " + ", ".join(f"{name} {us / 1e3:.0f}" for name, us in heaviest))
         lazy_ok = True
         for name in LAZY:
