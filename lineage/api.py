@@ -13,7 +13,7 @@ from typing import Any
 
 from lineage import times
 from lineage.catalog import METRIC_OPERATORS, STATUSES, ArtifactInfo, Filters, RunInfo
-from lineage.errors import InvalidFilter, NotFound, UsageError
+from lineage.errors import InvalidFilter, LineageError, NotFound, UsageError
 from lineage.run import Session, open_session
 
 _METRIC = re.compile(
@@ -106,24 +106,34 @@ def search(
     """Search runs by type and date, newest first, as ``lineage runs`` does."""
     s = session(catalog)
     keys = dict(keys or {})
-    if keys or step:
+    named = bool(keys or step)
+    try:
+        if status is not None and status not in STATUSES:
+            raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        if limit is not None and limit < 0:
+            raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
+        filters = Filters(
+            step=step,
+            keys=keys,
+            window=times.parse_window(on) if on else None,
+            since=times.parse_window(since).start if since else None,
+            until=times.parse_window(until).end if until else None,
+            status=status,
+            params=[parse_param_filter(p) for p in params or []],
+            metrics=[parse_metric_filter(m) for m in metrics or []],
+            limit=limit or None,
+        )
+    except LineageError:
+        if named:  # an unknown step or key is reported before any other bad input
+            _check_search_names(s, step, keys)
+        raise
+    found = s.catalog.search(filters)
+    # A run found has this step and key (both are conditions of the search), so only an empty
+    # result needs the names checked: a typo is then an error, not "no runs match". Checking
+    # up front cost a read transaction per search (benchmarks/bench_search.py).
+    if not found and named:
         _check_search_names(s, step, keys)
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-    if limit is not None and limit < 0:
-        raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
-    filters = Filters(
-        step=step,
-        keys=keys,
-        window=times.parse_window(on) if on else None,
-        since=times.parse_window(since).start if since else None,
-        until=times.parse_window(until).end if until else None,
-        status=status,
-        params=[parse_param_filter(p) for p in params or []],
-        metrics=[parse_metric_filter(m) for m in metrics or []],
-        limit=limit or None,
-    )
-    return s.catalog.search(filters)
+    return found
 
 
 @dataclass
