@@ -245,6 +245,11 @@ class Catalog:
                     )
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.engine = self._make_engine()
+        # Params and tags logged again replace their value: one upsert where the database has
+        # one, else delete then insert (one statement less a flush on SQLite and PostgreSQL).
+        dialect = self.engine.dialect.name
+        self._replace_params = _replace_statement(dialect, PARAMS)
+        self._replace_tags = _replace_statement(dialect, TAGS)
         if create:
             self.create()
 
@@ -437,8 +442,11 @@ class Catalog:
         tags: dict[str, str] | None,
     ) -> None:
         if params:
-            conn.execute(_DELETE_PARAMS, {"b_run_id": run_id, "b_names": list(params)})
-            conn.execute(_INSERT_PARAMS, _param_rows(run_id, params))
+            if self._replace_params is not None:
+                conn.execute(self._replace_params, _param_rows(run_id, params))
+            else:
+                conn.execute(_DELETE_PARAMS, {"b_run_id": run_id, "b_names": list(params)})
+                conn.execute(_INSERT_PARAMS, _param_rows(run_id, params))
         if metrics:
             conn.execute(
                 _INSERT_METRICS,
@@ -448,10 +456,12 @@ class Catalog:
                 ],
             )
         if tags:
-            conn.execute(_DELETE_TAGS, {"b_run_id": run_id, "b_names": list(tags)})
-            conn.execute(
-                _INSERT_TAGS, [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
-            )
+            rows = [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
+            if self._replace_tags is not None:
+                conn.execute(self._replace_tags, rows)
+            else:
+                conn.execute(_DELETE_TAGS, {"b_run_id": run_id, "b_names": list(tags)})
+                conn.execute(_INSERT_TAGS, rows)
 
     def add_output(
         self,
@@ -836,6 +846,21 @@ class Catalog:
         query = sa.select(META.c.value).where(META.c.name == "schema_version")
         value = self._read(lambda conn: conn.execute(query).scalar())
         return int(value) if value is not None else None
+
+
+def _replace_statement(dialect: str, table: sa.Table) -> Any | None:
+    """Return an INSERT of (run_id, name, value) rows that replaces an existing value, if the
+    dialect has ON CONFLICT; None otherwise."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.run_id, table.c.name], set_={"value": statement.excluded.value}
+    )
 
 
 @cache
