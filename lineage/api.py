@@ -65,6 +65,39 @@ def match_key(name: str, known: dict[str, list[str]] | list[str]) -> str:
     return next((key for key in known if key.replace("-", "_") == wanted), name)
 
 
+def _check_search_names(s: Session, step: str | None, keys: dict[str, str]) -> None:
+    """Refuse a step or key that neither lineage.toml nor the catalog knows.
+
+    A known name costs an index seek (or lineage.toml alone); only an unknown one lists every
+    name the catalog holds, a scan that grew with the catalog when it ran on every search.
+    """
+    from lineage.pipeline import load_pipeline
+
+    pipeline = load_pipeline(s.project.root)
+    declared_keys = pipeline.keys() if pipeline is not None else {}
+    step_known = False
+    for key in keys:
+        if key in declared_keys:
+            continue
+        if s.catalog.has_key(key, step):
+            step_known = step is not None  # a run of this step with this key: the step exists
+            continue
+        if step is not None and s.catalog.has_key(key):
+            continue
+        known = known_keys(s)
+        if key not in known:
+            listed = ", ".join(known) or "none yet"
+            raise UsageError(f"unknown key {key!r}: known keys are {listed}")
+    if step is not None:
+        declared_steps = pipeline.steps if pipeline is not None else {}
+        if step_known or step in declared_steps or s.catalog.has_step(step):
+            return
+        steps = set(s.catalog.step_names()) | set(declared_steps)
+        raise UsageError(
+            f"unknown step {step!r}: known steps are {', '.join(sorted(steps)) or 'none yet'}"
+        )
+
+
 def search(
     *,
     step: str | None = None,
@@ -81,45 +114,48 @@ def search(
     """Search runs by type and date, newest first, as ``lineage runs`` does."""
     s = session(catalog)
     keys = dict(keys or {})
-    if keys or step:
-        known = known_keys(s)
-        keys = {match_key(key, known): value for key, value in keys.items()}
-        for key in keys:
-            if key not in known:
-                listed = ", ".join(known) or "none yet"
-                raise UsageError(f"unknown key {key!r}: known keys are {listed}")
-        if step is not None:
-            steps = set(s.catalog.step_names())
-            from lineage.pipeline import load_pipeline
-
-            pipeline = load_pipeline(s.project.root)
-            if pipeline is not None:
-                steps.update(pipeline.steps)
-            if step not in steps:
-                raise UsageError(
-                    f"unknown step {step!r}: known steps are "
-                    f"{', '.join(sorted(steps)) or 'none yet'}"
-                )
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-    if limit is not None and limit < 0:
-        raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
-    filters = Filters(
-        step=step,
-        keys=keys,
-        window=times.parse_window(on) if on else None,
-        since=times.parse_window(since).start if since else None,
-        until=times.parse_window(until).end if until else None,
-        status=status,
-        params=[parse_param_filter(p) for p in params or []],
-        metrics=[parse_metric_filter(m) for m in metrics or []],
-        limit=limit or None,
-    )
+    named = bool(keys or step)
     from lineage import liveness
+    from lineage.pipeline import load_pipeline
 
+    pipeline = load_pipeline(s.project.root)
+    if pipeline is not None:
+        keys = {match_key(key, pipeline.keys()): value for key, value in keys.items()}
+    try:
+        if status is not None and status not in STATUSES:
+            raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        if limit is not None and limit < 0:
+            raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
+        filters = Filters(
+            step=step,
+            keys=keys,
+            window=times.parse_window(on) if on else None,
+            since=times.parse_window(since).start if since else None,
+            until=times.parse_window(until).end if until else None,
+            status=status,
+            params=[parse_param_filter(p) for p in params or []],
+            metrics=[parse_metric_filter(m) for m in metrics or []],
+            limit=limit or None,
+        )
+    except LineageError:
+        if named:  # an unknown step or key is reported before any other bad input
+            _check_search_names(s, step, keys)
+        raise
     # A run whose process died is shown killed, not running forever.
     liveness.reap(s.catalog)
-    return s.catalog.search(filters)
+    found = s.catalog.search(filters)
+    # A run found has this step and key (both are conditions of the search), so only an empty
+    # result needs the names checked: a typo is then an error, not "no runs match". Checking
+    # up front cost a read transaction per search (benchmarks/bench_search.py).
+    if not found and named:
+        # A key recorded only in the catalog may be spelled with '-' where the option had '_'.
+        respelled = {match_key(key, known_keys(s)): value for key, value in keys.items()}
+        if respelled != keys:
+            filters.keys = keys = respelled
+            found = s.catalog.search(filters)
+        if not found:
+            _check_search_names(s, step, keys)
+    return found
 
 
 @dataclass

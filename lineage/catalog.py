@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -39,6 +40,51 @@ META = models.Meta.__table__
 CLAIMS = models.Claim.__table__
 # The run an edge points at; built once, since building an alias's columns is not free.
 SOURCE = RUNS.alias("source")
+
+# The write path's statements, built once: building a Core expression on every call cost
+# about as much as executing it (benchmarks/bench_logging.py). An UPDATE without values()
+# sets the columns named in its parameters.
+_INSERT_RUN = RUNS.insert()
+_INSERT_PARAMS = PARAMS.insert()
+_INSERT_METRICS = METRICS.insert()
+_INSERT_TAGS = TAGS.insert()
+_INSERT_UPSTREAM = UPSTREAM.insert()
+_UPDATE_RUN = RUNS.update().where(RUNS.c.id == sa.bindparam("b_run_id"))
+_DELETE_PARAMS = PARAMS.delete().where(
+    PARAMS.c.run_id == sa.bindparam("b_run_id"),
+    PARAMS.c.name.in_(sa.bindparam("b_names", expanding=True)),
+)
+_DELETE_TAGS = TAGS.delete().where(
+    TAGS.c.run_id == sa.bindparam("b_run_id"),
+    TAGS.c.name.in_(sa.bindparam("b_names", expanding=True)),
+)
+
+# Is a step or key name known? LIMIT 1: the first match answers.
+_HAS_STEP = sa.select(RUNS.c.id).where(RUNS.c.step == sa.bindparam("b_step")).limit(1)
+_HAS_KEY = sa.select(RUNS.c.id).where(RUNS.c.key == sa.bindparam("b_key")).limit(1)
+_HAS_STEP_KEY = (
+    sa.select(RUNS.c.id)
+    .where(RUNS.c.step == sa.bindparam("b_step"), RUNS.c.key == sa.bindparam("b_key"))
+    .limit(1)
+)
+
+
+# The details of runs (params, metrics, tags), read after every search and get_run. The
+# latest value of each metric (highest id) wins, as MLflow shows it.
+def _detail_queries(run_ids: Callable[[sa.Table], Any]) -> tuple[sa.Select, ...]:
+    return (
+        sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(run_ids(PARAMS)),
+        sa.select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value)
+        .where(run_ids(METRICS))
+        .order_by(METRICS.c.id),
+        sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value).where(run_ids(TAGS)),
+    )
+
+
+_DETAILS_OF_MANY = _detail_queries(lambda t: t.c.run_id.in_(sa.bindparam("b_ids", expanding=True)))
+# One run (get_run, a search with --limit 1) is the common case; an expanding IN (...) is
+# rendered anew on every execution, a plain = is not (about 35 us of CPU a query).
+_DETAILS_OF_ONE = _detail_queries(lambda t: t.c.run_id == sa.bindparam("b_id"))
 
 STATUSES = ("running", "finished", "failed", "killed")
 ID_MIN_PREFIX = 4
@@ -233,6 +279,11 @@ class Catalog:
         self.engine = self._make_engine()
         # Per thread, since `resolve --jobs N` decides steps in several threads at once.
         self._local = threading.local()
+        # Params and tags logged again replace their value: one upsert where the database has
+        # one, else delete then insert (one statement less a flush on SQLite and PostgreSQL).
+        dialect = self.engine.dialect.name
+        self._replace_params = _replace_statement(dialect, PARAMS)
+        self._replace_tags = _replace_statement(dialect, TAGS)
         if create:
             self.create()
         elif check_schema:
@@ -411,12 +462,12 @@ class Catalog:
         }
 
         def work(conn: Connection) -> None:
-            conn.execute(RUNS.insert(), row)
+            conn.execute(_INSERT_RUN, row)
             if params:
-                conn.execute(PARAMS.insert(), _param_rows(row["id"], params))
+                conn.execute(_INSERT_PARAMS, _param_rows(row["id"], params))
             if upstream:
                 conn.execute(
-                    UPSTREAM.insert(),
+                    _INSERT_UPSTREAM,
                     [{"run_id": row["id"], "upstream_id": up} for up in dict.fromkeys(upstream)],
                 )
 
@@ -470,7 +521,7 @@ class Catalog:
 
         def work(conn: Connection) -> None:
             self._flush(conn, run_id, params, metrics, tags)
-            conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(heartbeat_at=times.now()))
+            conn.execute(_UPDATE_RUN, {"b_run_id": run_id, "heartbeat_at": times.now()})
 
         self._write(work)
 
@@ -483,22 +534,26 @@ class Catalog:
         tags: dict[str, str] | None,
     ) -> None:
         if params:
-            names = list(params)
-            conn.execute(PARAMS.delete().where(PARAMS.c.run_id == run_id, PARAMS.c.name.in_(names)))
-            conn.execute(PARAMS.insert(), _param_rows(run_id, params))
+            if self._replace_params is not None:
+                conn.execute(self._replace_params, _param_rows(run_id, params))
+            else:
+                conn.execute(_DELETE_PARAMS, {"b_run_id": run_id, "b_names": list(params)})
+                conn.execute(_INSERT_PARAMS, _param_rows(run_id, params))
         if metrics:
             conn.execute(
-                METRICS.insert(),
+                _INSERT_METRICS,
                 [
                     {"run_id": run_id, "name": n, "value": float(v), "step": s, "time": t}
                     for n, v, s, t in metrics
                 ],
             )
         if tags:
-            conn.execute(TAGS.delete().where(TAGS.c.run_id == run_id, TAGS.c.name.in_(list(tags))))
-            conn.execute(
-                TAGS.insert(), [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
-            )
+            rows = [{"run_id": run_id, "name": k, "value": v} for k, v in tags.items()]
+            if self._replace_tags is not None:
+                conn.execute(self._replace_tags, rows)
+            else:
+                conn.execute(_DELETE_TAGS, {"b_run_id": run_id, "b_names": list(tags)})
+                conn.execute(_INSERT_TAGS, rows)
 
     def add_output(
         self,
@@ -709,19 +764,13 @@ class Catalog:
         before: datetime | None = None,
     ) -> RunInfo | None:
         """Return the newest run of ``(step, value)``, optionally in a window; an index seek."""
-        query = sa.select(RUNS).where(RUNS.c.step == step)
-        if value is not None:
-            query = query.where(RUNS.c.value == value)
+        query = _newest_query(value is not None, window is not None, before is not None, status)
+        bound = {"b_step": step, "b_value": value, "b_before": before}
         if window is not None:
-            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
-        if before is not None:
-            query = query.where(RUNS.c.time < before)
-        if status is not None:
-            query = query.where(RUNS.c.status == status)
-        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(1)
+            bound.update(b_start=window.start, b_end=window.end)
 
         def work(conn: Connection) -> RunInfo | None:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(query, bound).mappings().first()
             return _run_from_row(row) if row else None
 
         return self._read(work)
@@ -861,22 +910,16 @@ class Catalog:
             return
         by_id = {run.id: run for run in runs}
         for chunk in _chunks(list(by_id), 500):
-            for run_id, name, value in conn.execute(
-                sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
-                    PARAMS.c.run_id.in_(chunk)
-                )
-            ):
+            if len(chunk) == 1:
+                queries, bound = _DETAILS_OF_ONE, {"b_id": chunk[0]}
+            else:
+                queries, bound = _DETAILS_OF_MANY, {"b_ids": chunk}
+            params, metrics, tags = queries
+            for run_id, name, value in conn.execute(params, bound):
                 by_id[run_id].params[name] = value
-            # The latest value of each metric (highest id) wins, as MLflow shows it.
-            for run_id, name, value in conn.execute(
-                sa.select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value)
-                .where(METRICS.c.run_id.in_(chunk))
-                .order_by(METRICS.c.id)
-            ):
+            for run_id, name, value in conn.execute(metrics, bound):
                 by_id[run_id].metrics[name] = value
-            for run_id, name, value in conn.execute(
-                sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value).where(TAGS.c.run_id.in_(chunk))
-            ):
+            for run_id, name, value in conn.execute(tags, bound):
                 by_id[run_id].tags[name] = value
 
     def metric_history(self, run_id: str, name: str) -> list[tuple[float, int | None, datetime]]:
@@ -895,6 +938,20 @@ class Catalog:
         for key, step in self._read(lambda conn: list(conn.execute(query))):
             result.setdefault(key, set()).add(step)
         return result
+
+    def has_step(self, step: str) -> bool:
+        """Return whether any run of ``step`` is recorded: an index seek, whatever the size."""
+        return self._read(
+            lambda conn: conn.execute(_HAS_STEP, {"b_step": step}).first() is not None
+        )
+
+    def has_key(self, key: str, step: str | None = None) -> bool:
+        """Return whether any run (of ``step``) recorded the key ``key``; stops at the first."""
+        if step is None:
+            query, bound = _HAS_KEY, {"b_key": key}
+        else:
+            query, bound = _HAS_STEP_KEY, {"b_key": key, "b_step": step}
+        return self._read(lambda conn: conn.execute(query, bound).first() is not None)
 
     def step_names(self) -> list[str]:
         """Return the step names recorded in the catalog."""
@@ -1259,7 +1316,47 @@ class Catalog:
         return int(value) if value is not None else None
 
 
+def _replace_statement(dialect: str, table: sa.Table) -> Any | None:
+    """Return an INSERT of (run_id, name, value) rows that replaces an existing value, if the
+    dialect has ON CONFLICT; None otherwise."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.run_id, table.c.name], set_={"value": statement.excluded.value}
+    )
+
+
+@cache
+def _newest_query(value: bool, window: bool, before: bool, status: str | None) -> sa.Select:
+    """Build once per shape the query behind ``Catalog.newest``.
+
+    Refs, the resolver and searches ask it again and again; building the expression each time
+    cost more than running it (benchmarks/bench_search.py).
+    """
+    time_type = RUNS.c.time.type
+    query = sa.select(RUNS).where(RUNS.c.step == sa.bindparam("b_step"))
+    if value:
+        query = query.where(RUNS.c.value == sa.bindparam("b_value"))
+    if window:
+        query = query.where(
+            RUNS.c.time >= sa.bindparam("b_start", type_=time_type),
+            RUNS.c.time < sa.bindparam("b_end", type_=time_type),
+        )
+    if before:
+        query = query.where(RUNS.c.time < sa.bindparam("b_before", type_=time_type))
+    if status is not None:
+        query = query.where(RUNS.c.status == status)
+    return query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(1)
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    driver_errors = engine.dialect.loaded_dbapi.Error
+
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         # Take transaction control away from the driver so BEGIN IMMEDIATE is ours to emit.
@@ -1275,10 +1372,16 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_begin(conn: Connection) -> None:
         # A write that starts as a read and upgrades its lock can fail at once with "database
         # is locked"; taking the write lock up front makes it wait its turn instead.
-        if conn.get_execution_options().get("lineage_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: SQLAlchemy's execute machinery for a bare BEGIN was a quarter
+        # of an empty transaction's CPU (benchmarks/bench_logging.py, bench_search.py). Errors
+        # raised in this event escape SQLAlchemy's wrapping, so wrap them as it would: a busy
+        # database must still reach _write's retry as an OperationalError.
+        write = conn.get_execution_options().get("lineage_write")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        try:
+            conn.connection.driver_connection.execute(statement)
+        except driver_errors as error:
+            raise DBAPIError.instance(statement, None, error, driver_errors) from None
 
 
 def _is_busy(error: OperationalError) -> bool:

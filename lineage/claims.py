@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from lineage import hashing, times
 from lineage.catalog import Catalog
+from lineage.liveness import pid_alive
 
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=60)
@@ -38,17 +39,6 @@ def claim_key(
         [step, value, params_hash, code_hash, sorted(inputs)], separators=(",", ":")
     )
     return hashing.hash_bytes(document.encode())
-
-
-def pid_alive(pid: int) -> bool:
-    """Return whether a process with this pid exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    return True
 
 
 def holder_alive(claim: dict) -> bool:

@@ -44,11 +44,17 @@ def find_root(start: Path | None = None) -> Path | None:
     """Return the nearest folder at or above ``start`` holding lineage.toml or .lineage/."""
     if os.environ.get(PROJECT_ENV):
         return Path(os.environ[PROJECT_ENV]).resolve()
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / PIPELINE_FILE).is_file() or (folder / STATE_DIR).is_dir():
-            return folder
-    return None
+    # os.getcwd() is already absolute and free of symlinks; resolving it again and walking with
+    # pathlib cost more than the rest of start_run's bookkeeping (benchmarks/bench_logging.py).
+    here = str(start.resolve()) if start is not None else os.getcwd()
+    while True:
+        pipeline_file = os.path.join(here, PIPELINE_FILE)
+        if os.path.isfile(pipeline_file) or os.path.isdir(os.path.join(here, STATE_DIR)):
+            return Path(here)
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import threading
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -47,7 +47,17 @@ class Session:
 
     project: Project
     catalog: Catalog
-    store: Store
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        """Return the project's store, opened on first use.
+
+        Commands that only read the catalog (``lineage runs``) then never import fsspec.
+        """
+        if self._store is None:
+            self._store = Store(self.project.store_url, **self.project.store_options)
+        return self._store
 
 
 _sessions: dict[tuple[str, str, str], Session] = {}
@@ -66,11 +76,7 @@ def open_session(
     cache_key = (str(project.root), project.catalog_url, project.store_url)
     session = _sessions.get(cache_key)
     if session is None:
-        session = Session(
-            project,
-            Catalog(project.catalog_url, create=create),
-            Store(project.store_url, **project.store_options),
-        )
+        session = Session(project, Catalog(project.catalog_url, create=create))
         _sessions[cache_key] = session
     return session
 
@@ -101,6 +107,7 @@ def git_state(root: Path) -> tuple[str | None, bool | None]:
     return _git_state(str(root))
 
 
+@cache
 def _user() -> str | None:
     try:
         return getpass.getuser()

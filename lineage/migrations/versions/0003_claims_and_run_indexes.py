@@ -5,6 +5,7 @@
 * ``ix_runs_identity`` now covers (step, value, status, time, id): "newest finished run of
   (step, value)" is one seek with the order the catalog sorts by. ``ix_runs_status`` goes: the
   planner preferred it and scanned every finished run.
+* ``ix_runs_running``: a partial index of the runs still running, for the reaper.
 * ``ix_runs_key_value``: ``lineage runs --table transactions`` seeds its walk on (key, value).
 
 Revision ID: 0003
@@ -37,10 +38,15 @@ def upgrade() -> None:
     op.drop_index("ix_runs_status", table_name="runs")
     op.create_index("ix_runs_identity", "runs", ["step", "value", "status", "time", "id"])
     op.create_index("ix_runs_key_value", "runs", ["key", "value", "time"])
+    running = sa.text("status = 'running'")
+    op.create_index(
+        "ix_runs_running", "runs", ["status"], sqlite_where=running, postgresql_where=running
+    )
     op.execute(sa.text("UPDATE lineage_meta SET value = '3' WHERE name = 'schema_version'"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_runs_running", table_name="runs")
     op.drop_index("ix_runs_key_value", table_name="runs")
     op.drop_index("ix_runs_identity", table_name="runs")
     op.create_index("ix_runs_status", "runs", ["status", "time"])
