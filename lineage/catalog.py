@@ -208,7 +208,10 @@ class Catalog:
                 engine = sa.create_engine(self.url, connect_args={"timeout": 30})
                 _configure_sqlite(engine)
             else:
-                engine = sa.create_engine(self.url, pool_pre_ping=True)
+                # A server that does not answer fails the command in seconds, not minutes.
+                engine = sa.create_engine(
+                    self.url, pool_pre_ping=True, connect_args=_connect_args(self.url)
+                )
         except (ImportError, SQLAlchemyError, ValueError) as error:
             raise CatalogError(f"cannot open catalog {self.masked_url}: {_reason(error)}") from None
         return engine
@@ -230,14 +233,16 @@ class Catalog:
         from sqlmodel import SQLModel
 
         def work(conn: Connection) -> None:
+            if conn.dialect.name == "postgresql":
+                # Processes that start at once would each see no tables and race to create
+                # them (a duplicate pg_type row); a transaction lock makes them take turns.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CREATE_LOCK)))
             SQLModel.metadata.create_all(conn)
-            exists = conn.execute(
-                sa.select(META.c.value).where(META.c.name == "schema_version")
-            ).first()
-            if exists is None:
-                conn.execute(
-                    META.insert().values(name="schema_version", value=str(models.SCHEMA_VERSION))
-                )
+            _insert_ignore(
+                conn,
+                META,
+                [{"name": "schema_version", "value": str(models.SCHEMA_VERSION)}],
+            )
 
         self._write(work)
 
@@ -251,34 +256,44 @@ class Catalog:
                     conn = conn.execution_options(lineage_write=True)
                 with conn.begin():
                     yield conn
-        except OperationalError as error:
-            raise CatalogError(f"cannot use catalog {self.masked_url}: {_reason(error)}") from None
+        except DBAPIError as error:
+            raise self._error("use", error) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retrying with backoff while the DB is busy."""
-        delay = 0.05
-        for attempt in range(12):
+        return self._transact(work, write=True)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        return self._transact(work, write=False)
+
+    def _transact(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        # SQLite's busy timeout covers most waits, but a lock can still be refused at once (a
+        # WAL recovery, a checkpoint); PostgreSQL aborts one side of a deadlock or a
+        # serialization conflict. Both are safe to retry because ``work`` runs in a transaction
+        # that was rolled back. Anything else is reported at once.
+        delay = 0.02
+        attempts = 14
+        for attempt in range(attempts):
             try:
                 with self.engine.connect() as raw:
-                    conn = raw.execution_options(lineage_write=True)
+                    conn = raw.execution_options(lineage_write=True) if write else raw
                     with conn.begin():
                         return work(conn)
-            except OperationalError as error:
-                if not _is_busy(error) or attempt == 11:
-                    raise CatalogError(
-                        f"cannot write to catalog {self.masked_url}: {_reason(error)}"
-                    ) from None
             except DBAPIError as error:
-                raise CatalogError(
-                    f"cannot write to catalog {self.masked_url}: {_reason(error)}"
-                ) from None
+                if not _is_busy(error) or attempt == attempts - 1:
+                    raise self._error("write to" if write else "read", error) from None
             _time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
 
-    def _read(self, work: Callable[[Connection], T]) -> T:
-        with self._connect() as conn:
-            return work(conn)
+    def _error(self, verb: str, error: DBAPIError) -> CatalogError:
+        reason = _reason(error)
+        if _is_missing_schema(error):
+            return CatalogError(
+                f"catalog {self.masked_url} has no lineage tables ({reason}): run `lineage init` "
+                "with this catalog URL"
+            )
+        return CatalogError(f"cannot {verb} catalog {self.masked_url}: {reason}")
 
     # -- recording ------------------------------------------------------------------------
 
@@ -442,52 +457,33 @@ class Catalog:
                 },
             )
             if source_run_id:
-                known = conn.execute(
-                    sa.select(UPSTREAM.c.run_id).where(
-                        UPSTREAM.c.run_id == run_id, UPSTREAM.c.upstream_id == source_run_id
-                    )
-                ).first()
-                if known is None:
-                    conn.execute(
-                        UPSTREAM.insert(), {"run_id": run_id, "upstream_id": source_run_id}
-                    )
+                _insert_ignore(conn, UPSTREAM, [{"run_id": run_id, "upstream_id": source_run_id}])
 
         self._write(work)
 
     def add_upstream(self, run_id: str, upstream_ids: Iterable[str]) -> None:
         """Record that ``run_id`` was made from the given upstream runs."""
 
+        rows = [{"run_id": run_id, "upstream_id": up} for up in dict.fromkeys(upstream_ids)]
+
         def work(conn: Connection) -> None:
-            known = set(
-                conn.execute(
-                    sa.select(UPSTREAM.c.upstream_id).where(UPSTREAM.c.run_id == run_id)
-                ).scalars()
-            )
-            rows = [
-                {"run_id": run_id, "upstream_id": up}
-                for up in dict.fromkeys(upstream_ids)
-                if up not in known
-            ]
-            if rows:
-                conn.execute(UPSTREAM.insert(), rows)
+            _insert_ignore(conn, UPSTREAM, rows)
 
         self._write(work)
 
     def _ensure_artifact(self, conn: Connection, artifact: dict[str, Any]) -> None:
-        exists = conn.execute(
-            sa.select(ARTIFACTS.c.hash).where(ARTIFACTS.c.hash == artifact["hash"])
-        ).first()
-        if exists is None:
-            row = {
-                "hash": artifact["hash"],
-                "size": artifact["size"],
-                "kind": artifact["kind"],
-                "format": artifact.get("format"),
-                "rows": artifact.get("rows"),
-                "schema": artifact.get("schema"),
-                "created_at": times.now(),
-            }
-            conn.execute(ARTIFACTS.insert(), row)
+        # One statement, not check-then-insert: two processes logging the same content at once
+        # would both see it missing and the second insert would fail on the primary key.
+        row = {
+            "hash": artifact["hash"],
+            "size": artifact["size"],
+            "kind": artifact["kind"],
+            "format": artifact.get("format"),
+            "rows": artifact.get("rows"),
+            "schema": artifact.get("schema"),
+            "created_at": times.now(),
+        }
+        _insert_ignore(conn, ARTIFACTS, [row])
 
     # -- reading runs ---------------------------------------------------------------------
 
@@ -605,9 +601,9 @@ class Catalog:
         by_id = {run.id: run for run in runs}
         for chunk in _chunks(list(by_id), 500):
             for run_id, name, value in conn.execute(
-                sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
-                    PARAMS.c.run_id.in_(chunk)
-                )
+                sa.select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value)
+                .where(PARAMS.c.run_id.in_(chunk))
+                .order_by(PARAMS.c.run_id, PARAMS.c.name)
             ):
                 by_id[run_id].params[name] = value
             # The latest value of each metric (highest id) wins, as MLflow shows it.
@@ -618,7 +614,9 @@ class Catalog:
             ):
                 by_id[run_id].metrics[name] = value
             for run_id, name, value in conn.execute(
-                sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value).where(TAGS.c.run_id.in_(chunk))
+                sa.select(TAGS.c.run_id, TAGS.c.name, TAGS.c.value)
+                .where(TAGS.c.run_id.in_(chunk))
+                .order_by(TAGS.c.run_id, TAGS.c.name)
             ):
                 by_id[run_id].tags[name] = value
 
@@ -716,11 +714,7 @@ class Catalog:
         from lineage.hashing import ALGORITHM
 
         full = prefix if ":" in prefix else f"{ALGORITHM}:{prefix}"
-        query = (
-            sa.select(ARTIFACTS)
-            .where(ARTIFACTS.c.hash >= full, ARTIFACTS.c.hash < full + "\x7f")
-            .limit(10)
-        )
+        query = sa.select(ARTIFACTS).where(*_prefix_range(ARTIFACTS.c.hash, full)).limit(10)
         rows = self._read(lambda conn: list(conn.execute(query).mappings()))
         return [_artifact({**row, "name": ""}) for row in rows]
 
@@ -731,7 +725,7 @@ class Catalog:
         prefix = prefix.lower()
         query = (
             sa.select(RUNS)
-            .where(RUNS.c.id >= prefix, RUNS.c.id < prefix + "\x7f")
+            .where(*_prefix_range(RUNS.c.id, prefix))
             .order_by(RUNS.c.id)
             .limit(limit)
         )
@@ -808,9 +802,70 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-def _is_busy(error: OperationalError) -> bool:
-    text = str(error.orig).lower() if error.orig else str(error).lower()
+# PostgreSQL's SQLSTATEs for "try again": serialization failure, deadlock, lock not available.
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+# Any constant of our own: the advisory lock that serializes schema creation on PostgreSQL.
+_CREATE_LOCK = 0x6C696E65
+
+
+def _is_busy(error: DBAPIError) -> bool:
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(orig if orig is not None else error).lower()
     return "locked" in text or "busy" in text or "deadlock" in text or "could not serialize" in text
+
+
+def _is_missing_schema(error: DBAPIError) -> bool:
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) == "42P01":  # undefined_table
+        return True
+    return "no such table" in str(orig if orig is not None else error).lower()
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        return {"connect_timeout": 10}
+    return {}
+
+
+def _insert_ignore(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, skipping those whose primary key exists: one atomic statement."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # other databases: check, then insert (not atomic, but correct in one process)
+        keys = [c.name for c in table.primary_key.columns]
+        for row in rows:
+            found = conn.execute(
+                sa.select(*table.primary_key.columns).where(*[table.c[k] == row[k] for k in keys])
+            ).first()
+            if found is None:
+                conn.execute(table.insert(), row)
+        return
+    conn.execute(insert(table).on_conflict_do_nothing(), rows)
+
+
+_HEX_NEXT = {c: n for c, n in zip("0123456789abcdef", "123456789abcdefg", strict=True)}
+
+
+def _prefix_range(column: Any, prefix: str) -> list[Any]:
+    """Return conditions selecting values that start with ``prefix``, as an index range.
+
+    The upper bound bumps the last character to the next letter or digit (never a control
+    character), so the range holds under any collation, and the LIKE keeps it exact there too.
+    """
+    last = prefix[-1:] if prefix else ""
+    upper = prefix[:-1] + _HEX_NEXT[last] if last in _HEX_NEXT else prefix + "\x7f"
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [column >= prefix, column < upper, column.like(escaped + "%", escape="\\")]
 
 
 def _reason(error: BaseException) -> str:
