@@ -162,8 +162,12 @@ class Moto:
     """A moto S3 server in a thread of this process, on a free loopback port."""
 
     def __init__(self) -> None:
+        import logging
+
         from moto.server import ThreadedMotoServer
 
+        # One log line per request would bury the test output.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
