@@ -157,7 +157,7 @@ def best(fn: object, repeat: int, before: object = None) -> float:
     return min(times)
 
 
-def bench_s3(endpoint: str, megabytes: int, repeat: int = 5) -> None:
+def bench_s3(endpoint: str, megabytes: int, repeat: int = 7) -> None:
     import s3fs
 
     from lineage.store import Store
