@@ -166,6 +166,22 @@ def test_large_file_uploads_in_parts_with_progress(s3_bucket: str, tmp_path: Pat
     assert (tmp_path / "back.bin").read_bytes() == data
 
 
+def test_interrupted_upload_leaves_no_object(s3_bucket: str, tmp_path: Path) -> None:
+    """A multipart upload that fails half way is aborted: the final key never appears."""
+    store = Store(s3_bucket + "/big", part_size=5 * 2**20)
+    source = write(tmp_path / "big.bin", os.urandom(11 * 2**20))
+
+    def fail_on_first_part(n: int) -> None:
+        raise ConnectionError("network went away")
+
+    with pytest.raises(StoreError, match=r"cannot upload to store .*network went away"):
+        store.put_file(source, fail_on_first_part)
+    assert objects(store) == []
+    assert store.fs.call_s3("list_multipart_uploads", Bucket="lineage-test").get("Uploads") is None
+    stored = store.put_file(source)  # and a retry stores it whole
+    assert store.verify(stored.hash)
+
+
 def test_missing_bucket_is_one_clear_line(s3_bucket: str, tmp_path: Path) -> None:
     store = Store("s3://no-such-bucket/objects")
     with pytest.raises(StoreError) as caught:
