@@ -157,7 +157,7 @@ def best(fn: object, repeat: int, before: object = None) -> float:
     return min(times)
 
 
-def bench_s3(endpoint: str, megabytes: int, repeat: int = 7) -> None:
+def bench_s3(endpoint: str, megabytes: int, repeat: int = 9) -> None:
     import s3fs
 
     from lineage.store import Store
@@ -189,26 +189,42 @@ def bench_s3(endpoint: str, megabytes: int, repeat: int = 7) -> None:
         def forget() -> None:  # so that the Store uploads again rather than skip
             store.remove(stored.hash)
 
-        results: dict[str, list[float]] = {}
-        # Interleaved, best of `repeat`: the machine is shared, so alternate the contenders.
-        for _ in range(repeat):
-            for label, fn, before in (("store put", store_put, forget),
-                                      ("s3fs put_file", s3fs_put, None),
-                                      ("store get", store_get, None),
-                                      ("s3fs get_file", s3fs_get, None)):  # fmt: skip
-                results.setdefault(label, []).append(megabytes / best(fn, 1, before))
-        results = {label: max(rates) for label, rates in results.items()}  # type: ignore[misc]
-        for label, rate in results.items():
-            print(f"S3 {label:<14} {megabytes} MiB: {rate:7.1f} MiB/s")
-        up = results["store put"] / results["s3fs put_file"]
-        down = results["store get"] / results["s3fs get_file"]
-        print(f"  upload: Store / s3fs = {up:.2f}x; download (with hash check): {down:.2f}x")
+        rates: dict[str, list[float]] = {}
+        # Interleaved pairs: the machine is shared, so each Store transfer is compared with the
+        # s3fs transfer next to it, and the median of those ratios is reported.
+        contenders = (
+            (("store put", store_put, forget), ("s3fs put_file", s3fs_put, None)),
+            (("store get", store_get, None), ("s3fs get_file", s3fs_get, None)),
+        )
+        for rep in range(repeat):
+            for pair in contenders:
+                # Alternate which goes first: the server may still be freeing the last upload.
+                for label, fn, before in pair if rep % 2 == 0 else pair[::-1]:
+                    rates.setdefault(label, []).append(megabytes / best(fn, 1, before))
+        for label, values in rates.items():
+            print(
+                f"S3 {label:<14} {megabytes} MiB: best {max(values):6.1f} MiB/s, "
+                f"median {statistics.median(values):6.1f} MiB/s"
+            )
+        comparisons = (
+            ("upload", "store put", "s3fs put_file"),
+            ("download (hash verified)", "store get", "s3fs get_file"),
+        )
+        for what, ours, theirs in comparisons:
+            pairs = [a / b for a, b in zip(rates[ours], rates[theirs], strict=True)]
+            print(
+                f"  {what}: Store / s3fs = {statistics.median(pairs):.2f}x median of "
+                f"{len(pairs)} pairs (best vs best {max(rates[ours]) / max(rates[theirs]):.2f}x)"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="10,000 and 100,000 runs")
     parser.add_argument("--megabytes", type=int, default=64, help="size of the S3 test file")
+    parser.add_argument(
+        "--only", choices=["search", "logging", "s3"], help="run one part of the benchmark"
+    )
     args = parser.parse_args()
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -238,15 +254,18 @@ def main() -> None:
         servers.wait_for_s3(endpoint)
     try:
         sizes = (10_000, 100_000) if args.small else (100_000, 1_000_000)
-        bench_search(admin_url, sizes)
-        url = servers.create_database(admin_url)
-        try:
-            bench_logging(url, "PostgreSQL")
-        finally:
-            servers.drop_database(admin_url, url)
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_logging(f"sqlite:///{tmp}/catalog.db", "SQLite (for comparison)")
-        bench_s3(endpoint, args.megabytes)
+        if args.only in (None, "search"):
+            bench_search(admin_url, sizes)
+        if args.only in (None, "logging"):
+            url = servers.create_database(admin_url)
+            try:
+                bench_logging(url, "PostgreSQL")
+            finally:
+                servers.drop_database(admin_url, url)
+            with tempfile.TemporaryDirectory() as tmp:
+                bench_logging(f"sqlite:///{tmp}/catalog.db", "SQLite (for comparison)")
+        if args.only in (None, "s3"):
+            bench_s3(endpoint, args.megabytes)
     finally:
         if moto:
             moto.terminate()
