@@ -109,7 +109,7 @@ def postgres_admin_url() -> Iterator[str]:
     given = os.environ.get("LINEAGE_TEST_POSTGRES_URL")
     if given:
         try:
-            servers.wait_for_postgres(given, seconds=30)
+            servers.wait_for_postgres(given, seconds=servers.wait_seconds())
         except servers.ServerError as error:
             pytest.fail(f"LINEAGE_TEST_POSTGRES_URL: {error}", pytrace=False)
         yield given
@@ -147,7 +147,7 @@ def s3_endpoint() -> Iterator[str]:
     given = os.environ.get("LINEAGE_TEST_S3_ENDPOINT")
     if given:
         try:
-            servers.wait_for_s3(given, seconds=30)
+            servers.wait_for_s3(given, seconds=servers.wait_seconds())
         except servers.ServerError as error:
             pytest.fail(f"LINEAGE_TEST_S3_ENDPOINT: {error}", pytrace=False)
         yield given

@@ -39,6 +39,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_seconds() -> float:
+    """How long to wait for a server named by the environment (one just started by CI)."""
+    return float(os.environ.get("LINEAGE_TEST_SERVER_TIMEOUT", "30"))
+
+
 def postgres_bin() -> Path | None:
     """Return the newest installed PostgreSQL bin folder, or None."""
     found = sorted(
