@@ -208,10 +208,10 @@ class Catalog:
                 engine = sa.create_engine(self.url, connect_args={"timeout": 30})
                 _configure_sqlite(engine)
             else:
-                # A server that does not answer fails the command in seconds, not minutes.
-                engine = sa.create_engine(
-                    self.url, pool_pre_ping=True, connect_args=_connect_args(self.url)
-                )
+                # A server that does not answer fails the command in seconds, not minutes. No
+                # pre-ping: it costs a round trip per transaction (measured: SDK logging 133 ->
+                # 160-270 runs/s); a connection the server dropped is retried in _transact.
+                engine = sa.create_engine(self.url, connect_args=_connect_args(self.url))
         except (ImportError, SQLAlchemyError, ValueError) as error:
             raise CatalogError(f"cannot open catalog {self.masked_url}: {_reason(error)}") from None
         return engine
@@ -273,6 +273,7 @@ class Catalog:
         # that was rolled back. Anything else is reported at once.
         delay = 0.02
         attempts = 14
+        reconnected = False
         for attempt in range(attempts):
             try:
                 with self.engine.connect() as raw:
@@ -280,6 +281,11 @@ class Catalog:
                     with conn.begin():
                         return work(conn)
             except DBAPIError as error:
+                if error.connection_invalidated and not reconnected:
+                    # A pooled connection the server closed (restart, idle timeout): the pool
+                    # has dropped it; try once more on a fresh one.
+                    reconnected = True
+                    continue
                 if not _is_busy(error) or attempt == attempts - 1:
                     raise self._error("write to" if write else "read", error) from None
             _time.sleep(delay * (1 + random.random()))

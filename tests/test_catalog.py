@@ -386,3 +386,19 @@ def test_sqlite_queries_use_the_indexes(tmp_path: object) -> None:
         ) or "USING INDEX ix_inputs_hash" in explain(catalog, consumed)
         prefix = sa.select(runs).where(*module._prefix_range(runs.c.id, "abcd"))
         assert "USING INDEX sqlite_autoindex_runs_1" in explain(catalog, prefix)
+
+
+def test_postgresql_connection_dropped_by_the_server_is_replaced(postgres_url: str) -> None:
+    with Catalog(postgres_url, create=True) as catalog:
+        record(catalog, "load", "table", "t", T0)
+        pids = {
+            catalog._read(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        }
+        admin = sa.create_engine(postgres_url)
+        with admin.begin() as conn:  # what a server restart or an idle timeout does
+            for pid in pids:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        assert catalog.run_count() == 1
+        record(catalog, "load", "table", "t", T0 + timedelta(seconds=1))
+        assert catalog.run_count() == 2
