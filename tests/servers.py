@@ -114,15 +114,22 @@ def start_postgres() -> Postgres:
     return server
 
 
-def create_database(admin_url: str, name: str | None = None) -> str:
-    """Create a fresh database on the server of ``admin_url``; return its URL."""
+def create_database(admin_url: str, name: str | None = None, icu_locale: str | None = None) -> str:
+    """Create a fresh database on the server of ``admin_url``; return its URL.
+
+    ``icu_locale`` (such as ``en-US``) gives it a language collation, as most production
+    databases have, instead of the test server's byte order.
+    """
     import sqlalchemy as sa
 
     name = name or f"lineage_{uuid.uuid4().hex[:12]}"
+    options = (
+        f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'" if icu_locale else ""
+    )
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{options}')
     finally:
         engine.dispose()
     return str(sa.engine.make_url(admin_url).set(database=name).render_as_string(False))

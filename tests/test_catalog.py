@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from lineage import times
 from lineage.catalog import Catalog, Filters, RunInfo
 from lineage.errors import Ambiguous, CatalogError, InvalidRef, NotFound
+from tests import servers
 
 T0 = datetime(2026, 11, 20, 10, 15, 2, 123456, tzinfo=UTC)
 
@@ -317,6 +318,24 @@ def test_find_by_prefix_and_resolve_ids(catalog: Catalog) -> None:
         catalog.resolve("abcd")
     with pytest.raises(NotFound, match="no run matches '0123'"):
         catalog.resolve("0123")
+
+
+def test_id_prefixes_under_a_language_collation(postgres_admin_url: str) -> None:
+    """ICU en-US ignores control characters: a 'prefix + DEL' upper bound would match nothing."""
+    url = servers.create_database(postgres_admin_url, icu_locale="en-US")
+    try:
+        with Catalog(url, create=True) as catalog:
+            a = record(catalog, "load", "table", "a", T0, run_id="abcd0000" + "0" * 24)
+            b = record(catalog, "load", "table", "b", T0, run_id="abcd9fff" + "0" * 24)
+            record(catalog, "load", "table", "c", T0, run_id="abce0000" + "0" * 24)
+            assert [r.id for r in catalog.find_by_prefix("abcd")] == [a.id, b.id]
+            assert catalog.resolve("abcd9").id == b.id
+            catalog.add_output(a.id, "data", artifact(0xABC))
+            assert [x.hash for x in catalog.find_artifacts("0" * 29 + "abc")] == [
+                artifact(0xABC)["hash"]
+            ]
+    finally:
+        servers.drop_database(postgres_admin_url, url)
 
 
 def test_resolve_identity_refs(catalog: Catalog, history: dict[str, RunInfo]) -> None:
