@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lineage import api
 from lineage.catalog import Catalog, Filters
 
@@ -57,6 +59,7 @@ def run_writers(root: Path, catalog_url: str) -> list[subprocess.CompletedProces
     return done
 
 
+@pytest.mark.slow
 def test_eight_processes_record_every_run(catalog_url: str, tmp_path: Path) -> None:
     root = tmp_path / "project"
     api.init(root, catalog=catalog_url)

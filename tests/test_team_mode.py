@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, run_cli
 
 
+@pytest.mark.slow
 def test_example_chain_on_postgresql_and_s3(
     postgres_url: str, s3_bucket: str, tmp_path: Path
 ) -> None:
