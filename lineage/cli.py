@@ -628,6 +628,40 @@ def run_step(ctx: click.Context, step: str, as_json: bool, **kwargs: Any) -> Non
 # -- team commands (info) ---------------------------------------------------------------------
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the configuration as JSON.")
+@click.pass_context
+def info(ctx: click.Context, as_json: bool) -> None:
+    """Show the project root, catalog and store in effect, versions, and what is reachable.
+
+    Passwords in URLs are shown as ***. Exits 1 when the catalog or the store cannot be
+    reached, after printing why.
+    """
+    from lineage.info import info as get_info
+
+    found = get_info(**_opts(ctx))
+    if as_json:
+        echo_json(found.to_dict())
+    else:
+        click.echo(f"{'project':<11}{found.root or '(none here: run `lineage init`)'}")
+        for label, check in (("catalog", found.catalog), ("store", found.store)):
+            if check.reachable:
+                extra = ""
+                if "runs" in check.details:
+                    extra = (
+                        f", schema {check.details['schema_version']}, {check.details['runs']} runs"
+                    )
+                state = f"reachable{extra}"
+            else:
+                state = f"unreachable: {check.error}"
+            click.echo(f"{label:<11}{check.url}")
+            click.echo(f"{'':<11}{state}")
+        for name, version in found.versions.items():
+            click.echo(f"{name:<11}{version or 'not installed'}")
+    if not found.ok:
+        ctx.exit(1)
+
+
 # -- integrity commands (verify, rm, gc, db) --------------------------------------------------
 
 

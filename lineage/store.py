@@ -18,14 +18,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import hashing
 from lineage.errors import FileError, InvalidName, NotFound, StoreError
+from lineage.project import mask_url
+
+if TYPE_CHECKING:
+    from fsspec.callbacks import Callback
 
 Progress = Callable[[int], None]
 MANIFEST_FORMAT = "lineage-manifest-1"
 TMP_DIR = "tmp"
+# Multipart uploads to object stores: None keeps s3fs's choice (50 MiB parts, more for huge
+# files; one PUT below two parts), which measured fastest; ``part_size`` in [store] (at least
+# 5 MiB, S3's minimum) trades speed for memory: up to 10 parts are in flight at once.
+PART_SIZE: int | None = None
+# Options of ours in [store], taken out before the rest goes to the fsspec filesystem.
+OWN_OPTIONS = ("part_size",)
 
 
 @dataclass(frozen=True)
@@ -55,14 +65,27 @@ def check_name(name: str) -> str:
 class Store:
     """A content-addressed object store at an fsspec URL (a local path, memory://, s3://)."""
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, part_size: int | None = PART_SIZE, **options: Any) -> None:
+        """Open the store at ``url``; ``options`` go to the fsspec filesystem.
+
+        For ``s3://bucket/prefix`` they are s3fs's (``endpoint_url``, ``key``, ``secret``,
+        ``client_kwargs``, ``config_kwargs`` ...); without them s3fs reads the usual AWS
+        variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_PROFILE`` ...).
+        """
         import fsspec
 
         self.url = url
+        self.masked_url = mask_url(url)
+        self.part_size = int(part_size) if part_size else None
+        protocol = fsspec.core.split_protocol(url)[0]
+        if protocol in ("s3", "s3a"):
+            # Objects are immutable and other processes add them all the time: a cached
+            # listing could only hide new objects, never save a wrong answer.
+            options.setdefault("use_listings_cache", False)
         try:
             self.fs, root = fsspec.core.url_to_fs(url, **options)
-        except (ImportError, ValueError) as error:
-            raise StoreError(f"cannot open store {url!r}: {error}") from None
+        except (ImportError, ValueError, TypeError) as error:
+            raise StoreError(f"cannot open store {self.masked_url!r}: {_line(error)}") from None
         self.root = root.rstrip("/")
         protocol = self.fs.protocol
         self.protocol = protocol if isinstance(protocol, str) else protocol[0]
@@ -70,7 +93,21 @@ class Store:
         self.memory = self.protocol == "memory"
 
     def __repr__(self) -> str:
-        return f"Store({self.url!r})"
+        return f"Store({self.masked_url!r})"
+
+    def _failure(self, verb: str, error: BaseException) -> StoreError:
+        """Turn a filesystem error into one line that names the store and what to do."""
+        # A local OS error says it best in its own words, without errno and path noise.
+        text = error.strerror if isinstance(error, OSError) and error.strerror else _line(error)
+        if "bucket" in text.lower() and (
+            isinstance(error, FileNotFoundError) or "does not exist" in text.lower()
+        ):
+            bucket = self.root.split("/", 1)[0]
+            return StoreError(
+                f"bucket {bucket!r} of store {self.masked_url!r} does not exist: create it or "
+                "fix the store URL (LINEAGE_STORE_URL or [store] url in lineage.toml)"
+            )
+        return StoreError(f"cannot {verb} store {self.masked_url!r}: {text}")
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -89,21 +126,28 @@ class Store:
         try:
             return self.fs.exists(path)
         except Exception as error:  # network and permission errors of any fsspec backend
-            raise StoreError(f"cannot reach store {self.url!r}: {error}") from None
+            raise self._failure("reach", error) from None
 
     # -- writing -------------------------------------------------------------------------
 
     def put_file(self, source: str | os.PathLike[str], progress: Progress | None = None) -> Stored:
-        """Store a local file; hash it while copying when the store is local."""
+        """Store a local file; hash it while copying when the store is local.
+
+        On an object store the file is hashed first, then uploaded (in parts when large) to
+        its final key, which appears only once the upload completes; when the object is there
+        already nothing is sent. ``progress`` receives the bytes copied or uploaded.
+        """
         source = os.fspath(source)
         if not os.path.isfile(source):
             raise NotFound(f"no file to log at {source!r}: check the path")
         if self.local:
             return self._put_local(source, progress)
-        hash_, size = hashing.hash_file(source, progress)
+        hash_, size = hashing.hash_file(source)
         target = self.path(hash_)
         if not self._exists(target):
-            self._upload(source, target)
+            self._upload(source, target, progress)
+        elif progress:
+            progress(size)
         return Stored(hash_, size, "file")
 
     def _put_local(self, source: str, progress: Progress | None) -> Stored:
@@ -161,13 +205,17 @@ class Store:
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
 
-    def _upload(self, source: str, target: str) -> None:
-        # Object stores expose a key only once its (multipart) upload completes, so the final
-        # key is written directly; the memory filesystem has no partial state to fear either.
+    def _upload(self, source: str, target: str, progress: Progress | None = None) -> None:
+        # Object stores expose a key only once its (multipart) upload completes, and s3fs
+        # aborts a multipart upload that fails, so the final key is written directly; the
+        # memory filesystem has no partial state to fear either.
+        options: dict[str, Any] = {"callback": _relay(progress)}
+        if self.protocol in ("s3", "s3a") and self.part_size:
+            options["chunksize"] = self.part_size
         try:
-            self.fs.put_file(source, target)
+            self.fs.put_file(source, target, **options)
         except Exception as error:
-            raise StoreError(f"cannot upload to {self.url!r}: {error}") from None
+            raise self._failure("upload to", error) from None
 
     def put_bytes(self, data: bytes) -> Stored:
         """Store a bytes object (small content such as a folder manifest)."""
@@ -191,7 +239,7 @@ class Store:
             try:
                 self.fs.pipe_file(target, data)
             except Exception as error:
-                raise StoreError(f"cannot write to {self.url!r}: {error}") from None
+                raise self._failure("write to", error) from None
         return Stored(hash_, len(data), "file")
 
     def put_folder(
@@ -227,11 +275,11 @@ class Store:
             return self.fs.open(path, "rb")
         except FileNotFoundError:
             raise NotFound(
-                f"object {hash_} is missing from the store {self.url!r}: run `lineage verify`"
+                f"object {hash_} is missing from the store {self.masked_url!r}: "
+                "run `lineage verify`"
             ) from None
-        except (OSError, ValueError) as error:  # not a folder, permissions, network
-            reason = getattr(error, "strerror", None) or error
-            raise StoreError(f"cannot read from store {self.url!r}: {reason}") from None
+        except Exception as error:
+            raise self._failure("read from", error) from None
 
     def read_bytes(self, hash_: str) -> bytes:
         """Return the whole content of a (small) object."""
@@ -257,22 +305,21 @@ class Store:
         if parent and not os.path.isdir(parent):
             raise FileError(f"cannot write {target!r}: {parent!r} is a file, not a folder")
         tmp = f"{target}.{uuid.uuid4().hex[:8]}.part"
-        hasher = hashing.new_hasher()
         try:
             with _local_writes(target):
                 os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-                dst = open(tmp, "wb")  # noqa: SIM115 (closed by the with below)
-            with self.open(hash_) as src, dst, _local_writes(target):
-                for chunk in hashing.iter_chunks(src):
-                    hasher.update(chunk)
-                    dst.write(chunk)
-                    if progress:
-                        progress(len(chunk))
-            got = hashing.format_hash(hasher.hexdigest())
+            with _local_writes(target):
+                if self.local:
+                    got = self._copy_hashing(hash_, tmp, progress)
+                else:
+                    # s3fs's own download streams faster than reads through a file object;
+                    # the hash pass after it reads the fresh file from the page cache.
+                    self._download(hash_, tmp, progress)
+                    got, _ = hashing.hash_file(tmp)
             if got != hash_:
                 raise StoreError(
-                    f"object {hash_} is corrupt in {self.url!r} (its bytes hash to {got}): "
-                    "run `lineage verify`"
+                    f"object {hash_} is corrupt in {self.masked_url!r} (its bytes hash to "
+                    f"{got}): run `lineage verify`"
                 )
             with _local_writes(target):
                 os.replace(tmp, target)
@@ -280,6 +327,27 @@ class Store:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return target
+
+    def _copy_hashing(self, hash_: str, tmp: str, progress: Progress | None) -> str:
+        hasher = hashing.new_hasher()
+        with self.open(hash_) as src, open(tmp, "wb") as dst:
+            for chunk in hashing.iter_chunks(src):
+                hasher.update(chunk)
+                dst.write(chunk)
+                if progress:
+                    progress(len(chunk))
+        return hashing.format_hash(hasher.hexdigest())
+
+    def _download(self, hash_: str, tmp: str, progress: Progress | None) -> None:
+        try:
+            self.fs.get_file(self.path(hash_), tmp, callback=_relay(progress))
+        except FileNotFoundError:
+            raise NotFound(
+                f"object {hash_} is missing from the store {self.masked_url!r}: "
+                "run `lineage verify`"
+            ) from None
+        except Exception as error:
+            raise self._failure("read from", error) from None
 
     def get_folder(
         self, hash_: str, target: str | os.PathLike[str], progress: Progress | None = None
@@ -440,6 +508,25 @@ def _local_writes(target: str) -> Iterator[None]:
     except OSError as error:
         hint = " (free some space)" if error.errno == errno.ENOSPC else ""
         raise FileError(f"cannot write {target!r}: {error.strerror}{hint}") from None
+
+
+def _line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return mask_url(lines[0]) if lines else type(error).__name__
+
+
+def _relay(progress: Progress | None) -> Callback:
+    """Wrap a ``progress(nbytes)`` callable as the callback object fsspec transfers take."""
+    from fsspec.callbacks import Callback, NoOpCallback
+
+    if progress is None:
+        return NoOpCallback()
+
+    class Relay(Callback):
+        def relative_update(self, inc: int = 1) -> None:
+            progress(inc)
+
+    return Relay()
 
 
 def check_relative(path: str) -> str:

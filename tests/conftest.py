@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh project per test, a CLI runner that goes through ``main``."""
+"""Shared fixtures: a fresh project per test, a CLI runner that goes through ``main``, and the
+real servers of team mode (PostgreSQL, moto S3), started once per session when needed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lineage import api, run
+from tests import servers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -78,6 +80,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "LINEAGE_PROJECT_ROOT",
     ):
         monkeypatch.delenv(name, raising=False)
+    # botocore must never go looking for real AWS credentials on the EC2 metadata address.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     run._sessions.clear()
     yield
     for session in run._sessions.values():
@@ -92,3 +96,83 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     api.init(root)
     monkeypatch.chdir(root)
     return root
+
+
+# -- team servers -----------------------------------------------------------------------------
+# A server the tests need and cannot have is a failure, never a skip: a skipped backend would
+# let CI pass without ever touching PostgreSQL or S3.
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server: LINEAGE_TEST_POSTGRES_URL, or one started here for the session."""
+    given = os.environ.get("LINEAGE_TEST_POSTGRES_URL")
+    if given:
+        try:
+            servers.wait_for_postgres(given, seconds=servers.wait_seconds())
+        except servers.ServerError as error:
+            pytest.fail(f"LINEAGE_TEST_POSTGRES_URL: {error}", pytrace=False)
+        yield given
+        return
+    try:
+        server = servers.start_postgres()
+    except servers.ServerError as error:
+        pytest.fail(f"cannot start PostgreSQL for the tests: {error}", pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url = servers.create_database(postgres_admin_url)
+    yield url
+    run._sessions.clear()
+    servers.drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty catalog URL on each backend: a SQLite file, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 endpoint: LINEAGE_TEST_S3_ENDPOINT, or a moto server started for the session."""
+    given = os.environ.get("LINEAGE_TEST_S3_ENDPOINT")
+    if given:
+        try:
+            servers.wait_for_s3(given, seconds=servers.wait_seconds())
+        except servers.ServerError as error:
+            pytest.fail(f"LINEAGE_TEST_S3_ENDPOINT: {error}", pytrace=False)
+        yield given
+        return
+    try:
+        server = servers.Moto()
+    except Exception as error:
+        pytest.fail(f"cannot start the moto S3 server for the tests: {error}", pytrace=False)
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An empty bucket on the S3 server, with the AWS variables pointing at it: ``s3://name``."""
+    import s3fs
+
+    for name, value in servers.S3_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    servers.reset_s3(s3_endpoint)
+    bucket = "lineage-test"
+    fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True)
+    fs.mkdir(bucket)
+    yield f"s3://{bucket}"
+    servers.reset_s3(s3_endpoint)
