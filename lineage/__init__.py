@@ -16,7 +16,10 @@ __all__ = [
     "Filters",
     "LineageError",
     "Store",
+    "audit",
     "current_run",
+    "graph",
+    "impact",
     "search",
     "show",
     "start_run",
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from lineage.api import search, show
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
+    from lineage.graph import audit, graph, impact
     from lineage.run import ActiveRun, current_run, start_run
     from lineage.store import Store
 
@@ -40,6 +44,9 @@ _LAZY = {
     "Store": "lineage.store",
     "search": "lineage.api",
     "show": "lineage.api",
+    "audit": "lineage.graph",
+    "impact": "lineage.graph",
+    "graph": "lineage.graph",
 }
 
 
