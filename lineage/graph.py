@@ -154,8 +154,8 @@ def _artifact_fields(artifact: ArtifactInfo) -> dict[str, Any]:
 
 def _target_dict(target: RunInfo | ArtifactInfo) -> dict[str, Any]:
     if isinstance(target, RunInfo):
-        return {"kind": "run", **target.to_dict()}
-    return {"kind": "artifact", **_artifact_fields(target)}
+        return {"type": "run", **target.to_dict()}
+    return {"type": "artifact", **_artifact_fields(target)}
 
 
 # -- audit: upstream to the data versions ------------------------------------------------------
@@ -523,7 +523,7 @@ def to_text(g: Graph) -> str:
         children[edge.source].append(edge)
         has_parent.add(edge.target)
     roots = [n for n in g.nodes if n not in has_parent] or list(g.nodes)[:1]
-    lines = [g.title]
+    lines = [g.title if g.nodes else f"{g.title}: none recorded yet"]
     shown: set[str] = set()
 
     def line(node_id: str) -> str:
