@@ -445,7 +445,7 @@ def _artifact_line(artifact: Any, verified: dict[str, Any] | None) -> str:
     """Render ``hash  rows  size  [ok]`` for one artifact (an ArtifactInfo)."""
     parts = [artifact.hash]
     if artifact.rows is not None:
-        parts.append(f"{artifact.rows} rows")
+        parts.append(f"{artifact.rows} row" + ("" if artifact.rows == 1 else "s"))
     parts.append(human_size(artifact.size))
     if verified is not None and artifact.hash in verified:
         check = verified[artifact.hash]
@@ -581,7 +581,7 @@ def impact(ctx: click.Context, ref: str, as_json: bool) -> None:
                 run.value,
                 times.format_time(run.time),
                 run.status,
-                " ".join(sorted(lineage.runs[u].short_id for u in lineage.upstream_of(run.id))),
+                " ".join(_made_from(link, lineage) for link in result.made_from(run.id)),
             ]
             for run in runs
         ],
@@ -601,6 +601,14 @@ def impact(ctx: click.Context, ref: str, as_json: bool) -> None:
             for a in artifacts
         ],
     )
+
+
+def _made_from(link: dict[str, str], lineage: Any) -> str:
+    """Render one link of a derived run: ``3f2a9c1d``, or ``3f2a9c1d(same data)``."""
+    if "run_id" not in link:
+        return short_hash(link["hash"])
+    short = lineage.runs[link["run_id"]].short_id
+    return short if link["via"] == "upstream" else f"{short}(same data)"
 
 
 @cli.command(context_settings=CONTEXT)

@@ -321,6 +321,26 @@ class Impact:
         produced = {r.id for r in self.runs()}
         return [a for a in self.lineage.artifacts() if set(a["produced_by"]) & produced]
 
+    def made_from(self, run_id: str) -> list[dict[str, str]]:
+        """Return how a derived run links back: its recorded upstream runs on the way, and
+        the runs on the way (or the starting hash) whose output it consumed."""
+        links = [
+            {"via": "upstream", "run_id": up} for up in sorted(self.lineage.upstream_of(run_id))
+        ]
+        linked = {link["run_id"] for link in links}
+        producers: dict[str, list[str]] = {}
+        for producer, outputs in self.lineage.outputs.items():
+            for artifact in outputs:
+                producers.setdefault(artifact.hash, []).append(producer)
+        for artifact in self.lineage.inputs.get(run_id, []):
+            if isinstance(self.target, ArtifactInfo) and artifact.hash == self.target.hash:
+                links.append({"via": "hash", "hash": artifact.hash})
+            for producer in sorted(producers.get(artifact.hash, [])):
+                if producer not in linked and producer != run_id:
+                    links.append({"via": "hash", "hash": artifact.hash, "run_id": producer})
+                    linked.add(producer)
+        return links
+
     def leaves(self) -> list[RunInfo]:
         """Return the derived runs nothing else was made from (the models, usually)."""
         feeding = {up for _, up in self.lineage.edges}
@@ -329,7 +349,10 @@ class Impact:
     def to_dict(self) -> dict[str, Any]:
         return {
             "from": _target_dict(self.target),
-            "runs": [self.lineage.run_dict(r.id) for r in self.runs()],
+            "runs": [
+                {**self.lineage.run_dict(r.id), "made_from": self.made_from(r.id)}
+                for r in self.runs()
+            ],
             "artifacts": self.artifacts(),
         }
 
@@ -504,7 +527,7 @@ def _step_node(step: str) -> str:
 def _artifact_as_node(artifact: ArtifactInfo, focus: bool = False) -> Node:
     algorithm, _, hexdigest = artifact.hash.partition(":")
     if artifact.kind == "table" and artifact.rows is not None:
-        detail = f"table {artifact.rows} rows"
+        detail = f"table {artifact.rows} row" + ("" if artifact.rows == 1 else "s")
     else:
         detail = f"{artifact.kind} {artifact.size} B"
     return Node(

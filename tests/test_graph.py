@@ -211,7 +211,13 @@ def test_reuse_of_a_hash_two_loads_produced_alike(project: Path) -> None:
     # The data version is its content: both loads produced it, both feed the process run.
     by_hash = lineage.audit(data_hash(second))
     assert {v.run.id for v in by_hash.data_versions} == {first.id, second.id}
-    assert ids(lineage.impact(second.id).runs()) == {process.id, model.id}
+    from_second = lineage.impact(second.id)
+    assert ids(from_second.runs()) == {process.id, model.id}
+    # ...and says so: the process run is linked by the data it consumed, not a recorded edge.
+    assert from_second.made_from(process.id) == [
+        {"via": "hash", "hash": data_hash(second), "run_id": second.id}
+    ]
+    assert from_second.made_from(model.id) == [{"via": "upstream", "run_id": process.id}]
     assert ids(lineage.impact(data_hash(first)).runs()) == {process.id, model.id}
 
 
