@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from lineage.api import search, show
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
-    from lineage.graph import audit, graph, impact
+    from lineage.graph import graph
     from lineage.run import ActiveRun, current_run, start_run
     from lineage.store import Store
+    from lineage.walks import audit, impact
 
 # Imported on first use, so `import lineage` (and the CLI's start) stays fast.
 _LAZY = {
@@ -44,8 +45,8 @@ _LAZY = {
     "Store": "lineage.store",
     "search": "lineage.api",
     "show": "lineage.api",
-    "audit": "lineage.graph",
-    "impact": "lineage.graph",
+    "audit": "lineage.walks",
+    "impact": "lineage.walks",
     "graph": "lineage.graph",
 }
 

@@ -475,7 +475,7 @@ def audit(ctx: click.Context, ref: str, verify: bool, as_json: bool) -> None:
     """
     from lineage import times
     from lineage.errors import StoreError
-    from lineage.graph import audit as audit_lineage
+    from lineage.walks import audit as audit_lineage
 
     result = audit_lineage(
         ref, verify=verify, progress=_verify_progress() if verify else None, **_opts(ctx)
@@ -554,7 +554,7 @@ def impact(ctx: click.Context, ref: str, as_json: bool) -> None:
     """
     from lineage import times
     from lineage.catalog import RunInfo
-    from lineage.graph import impact as impact_lineage
+    from lineage.walks import impact as impact_lineage
 
     result = impact_lineage(ref, catalog=_opts(ctx)["catalog"])
     if as_json:
