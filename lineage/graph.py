@@ -49,13 +49,15 @@ class Graph:
     title: str
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+    _edge_keys: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
 
     def add_node(self, node: Node) -> None:
         self.nodes.setdefault(node.id, node)
 
     def add_edge(self, edge: Edge) -> None:
         key = (edge.source, edge.target, edge.label)
-        if all((e.source, e.target, e.label) != key for e in self.edges):
+        if key not in self._edge_keys:
+            self._edge_keys.add(key)
             self.edges.append(edge)
 
     def render(self, fmt: str = "text") -> str:

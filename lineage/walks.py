@@ -8,8 +8,9 @@ batched reads for the runs, their inputs and outputs: never a query per node.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lineage import refs, times
@@ -68,34 +69,39 @@ class Lineage:
     outputs: dict[str, list[ArtifactInfo]]
     edges: list[tuple[str, str]]  # (run_id, upstream_id), both among runs
 
+    def __post_init__(self) -> None:
+        # Adjacency both ways, so walking a closure of N runs costs O(N + edges), not O(N^2).
+        self._up: dict[str, list[str]] = {}
+        self._down: dict[str, list[str]] = {}
+        for run, up in self.edges:
+            self._up.setdefault(run, []).append(up)
+            self._down.setdefault(up, []).append(run)
+
     def upstream_of(self, run_id: str) -> list[str]:
-        return [up for run, up in self.edges if run == run_id]
+        return self._up.get(run_id, [])
 
     def downstream_of(self, run_id: str) -> list[str]:
-        return [run for run, up in self.edges if up == run_id]
+        return self._down.get(run_id, [])
 
     def order(self) -> list[str]:
         """Return the run ids upstream first (Kahn's algorithm; ties by time, then id)."""
         waiting = {run_id: len(set(self.upstream_of(run_id))) for run_id in self.runs}
-        children: dict[str, set[str]] = {run_id: set() for run_id in self.runs}
-        for run, up in self.edges:
-            children[up].add(run)
-        ready = sorted((r for r, n in waiting.items() if n == 0), key=self._sort_key)
+        ready = [self._sort_key(r) for r, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
         order: list[str] = []
         while ready:
-            current = ready.pop(0)
+            current = heapq.heappop(ready)[-1]
             order.append(current)
-            for child in children[current]:
+            for child in set(self.downstream_of(current)):
                 waiting[child] -= 1
                 if waiting[child] == 0:
-                    ready.append(child)
-            ready.sort(key=self._sort_key)
+                    heapq.heappush(ready, self._sort_key(child))
         # A cycle cannot be recorded through the SDK; if one was written by hand, keep its runs.
         order.extend(sorted(set(self.runs) - set(order), key=self._sort_key))
         return order
 
     def _sort_key(self, run_id: str) -> tuple[Any, str]:
-        return (self.runs[run_id].time, run_id)
+        return (self.runs[run_id].time, run_id)  # the id last: heap entries end with it
 
     def artifacts(self) -> list[dict[str, Any]]:
         """Return every artifact on the way once, with the runs that produced or consumed it."""
@@ -306,6 +312,7 @@ class Impact:
 
     target: RunInfo | ArtifactInfo
     lineage: Lineage  # the derived runs, plus the starting run when it is a run
+    _producers: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def runs(self) -> list[RunInfo]:
         """Return the derived runs, upstream first; the starting run is not one of them."""
@@ -324,10 +331,12 @@ class Impact:
             {"via": "upstream", "run_id": up} for up in sorted(self.lineage.upstream_of(run_id))
         ]
         linked = {link["run_id"] for link in links}
-        producers: dict[str, list[str]] = {}
-        for producer, outputs in self.lineage.outputs.items():
-            for artifact in outputs:
-                producers.setdefault(artifact.hash, []).append(producer)
+        if self._producers is None:
+            self._producers = {}
+            for producer, outputs in self.lineage.outputs.items():
+                for artifact in outputs:
+                    self._producers.setdefault(artifact.hash, []).append(producer)
+        producers = self._producers
         for artifact in self.lineage.inputs.get(run_id, []):
             if isinstance(self.target, ArtifactInfo) and artifact.hash == self.target.hash:
                 links.append({"via": "hash", "hash": artifact.hash})

@@ -568,3 +568,34 @@ def test_walks_on_postgresql(postgres: str) -> None:
         "process": "2 runs",
         "train": "1 run",
     }
+
+
+def test_recursive_walks_seek_indexes_instead_of_scanning_tables(project: Path) -> None:
+    """The query plans of the walks: every edge and run table is searched, never scanned."""
+    runs = chain(4, "plan")
+    engine = open_session().catalog.engine
+    recursive: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, *args) -> None:
+        if "RECURSIVE" in statement:
+            recursive.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", grab)
+    try:
+        lineage.audit(runs[-1].id)
+        lineage.impact(runs[0].id)
+        lineage.impact(data_hash(runs[0]))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", grab)
+    assert len(recursive) == 3
+    with engine.connect() as conn:
+        for statement, parameters in recursive:
+            plan = [
+                row[-1]
+                for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
+            tables = [step for step in plan if step.startswith(("SCAN", "SEARCH"))]
+            assert not [
+                s for s in tables if re.match(r"SCAN (runs|upstream|inputs|outputs)\b", s)
+            ], plan
+            assert any(s.startswith("SEARCH") for s in tables), plan
