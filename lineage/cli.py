@@ -459,13 +459,14 @@ def _artifact_line(artifact: Any, verified: dict[str, Any] | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
 @click.pass_context
 def audit(ctx: click.Context, ref: str, verify: bool, as_json: bool) -> None:
-    """Walk upstream from a run or an artifact to the data versions that produced it.
+    """Walk upstream to the data versions of a run.
 
-    REF is a run ref (train:LogisticRegression, an id prefix) or an artifact hash
-    (xxh128:9a4f..., or a hex prefix). Lists every run on the way with its identity, params
-    and code hash, every artifact with its hash, rows and size, and first the answer: the
-    load runs, their retrieval times and data hashes. Exit 1 when --verify finds an object
-    corrupt or missing.
+    Walks from a run (a model) or an artifact to the data versions that produced it. REF is a
+    run ref (train:LogisticRegression, an id prefix) or an artifact hash (xxh128:9a4f..., or
+    a hex prefix). Prints first the answer, the load runs with their retrieval times and data
+    hashes; then every run on the way with its identity, params and code hash, and every
+    artifact with its hash, rows and size. Exit 1 when --verify finds an object corrupt or
+    missing.
 
     \b
     Examples:
@@ -540,11 +541,12 @@ def audit(ctx: click.Context, ref: str, verify: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the impact as JSON.")
 @click.pass_context
 def impact(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """Walk downstream: every run and artifact derived from a run or a data version.
+    """Walk downstream: what was derived from it.
 
-    REF is a run ref (load:transactions, an id prefix) or an artifact hash (xxh128:9a4f...,
-    or a hex prefix). A run is derived from another when it was made from it, or when it
-    consumed data it produced (the same hash): the answer to "what must be retrained?".
+    Lists every run and artifact derived from a run or a data version. REF is a run ref
+    (load:transactions, an id prefix) or an artifact hash (xxh128:9a4f..., or a hex prefix).
+    A run is derived from another when it was made from it, or when it consumed data it
+    produced (the same hash): the answer to "what must be retrained?".
 
     \b
     Examples:
@@ -624,9 +626,10 @@ def _made_from(link: dict[str, str], lineage: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print nodes and edges as JSON.")
 @click.pass_context
 def graph(ctx: click.Context, ref: str | None, fmt: str, as_json: bool) -> None:
-    """Draw the lineage around a run or artifact, or without REF the catalog's step graph.
+    """Draw the lineage graph (text, mermaid, dot).
 
-    Around a run: its upstream and downstream runs and their artifacts, edges labelled by
+    Draws the lineage around a run or an artifact, or without REF the catalog's steps. Around
+    a run: its upstream and downstream runs and their artifacts, edges labelled by
     output and input names. Without REF: the steps with their run counts, edges from the
     recorded runs and from lineage.toml's `after`.
 
