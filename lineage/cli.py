@@ -505,6 +505,11 @@ def audit(ctx: click.Context, ref: str, verify: bool, as_json: bool) -> None:
                     f"  {shown}  {artifact.name}  {_artifact_line(artifact, verified)}"
                     + (f"  run {version.run.short_id}" if i == 0 else "")
                 )
+                if artifact.schema:
+                    columns = json.loads(artifact.schema)
+                    listed = ", ".join(f"{c['name']} {c['type']}" for c in columns[:8])
+                    more = f", ... ({len(columns)} columns)" if len(columns) > 8 else ""
+                    click.echo(f"  {' ' * len(label)}  columns: {listed}{more}")
         if result.run is None and verified is not None:
             click.echo(f"\nartifact  {_artifact_line(result.target, verified)}")
         runs = result.runs()

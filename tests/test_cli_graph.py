@@ -81,6 +81,7 @@ def test_audit_answers_which_data_version_produced_the_model(versions) -> None:
         f"  load:transactions@2026-11-20T10:00:00Z  data  {data}  3 rows  {size}  "
         f"run {old['load'].info.short_id}"
     )
+    assert lines[4].strip() == "columns: amount int64"
     assert "runs on the way (3, from the audited run up to the data):" in lines
     assert "    params  fill=mean" in lines
     assert f"    in      data  {data}" in result.stdout
