@@ -599,3 +599,23 @@ def test_recursive_walks_seek_indexes_instead_of_scanning_tables(project: Path) 
                 s for s in tables if re.match(r"SCAN (runs|upstream|inputs|outputs)\b", s)
             ], plan
             assert any(s.startswith("SEARCH") for s in tables), plan
+
+
+def test_graph_of_a_data_hash_shows_who_produced_and_who_consumed_it(project: Path) -> None:
+    first = load("transactions", DAY1, [3, 4])
+    second = load("transactions", DAY2, [3, 4])
+    process = derive("process", "plain", "2026-11-21T11:00:00Z", [second], ["data"])
+    g = lineage.graph(data_hash(first))
+    node = f"a_xxh128_{data_hash(first).partition(':')[2]}"
+    assert [n.id for n in g.nodes.values() if n.focus] == [node]
+    edges = {(e.source, e.target, e.label) for e in g.edges}
+    assert (f"r_{first.id}", node, "data") in edges
+    assert (f"r_{second.id}", node, "data") in edges
+    assert (node, f"r_{process.id}", "data") in edges
+
+
+def test_lineage_graph_stays_callable_once_its_module_is_imported(project: Path) -> None:
+    import lineage.graph as module
+
+    assert lineage.graph is module  # importing the module set the package attribute...
+    assert isinstance(lineage.graph(), module.Graph)  # ...which still draws the graph
