@@ -12,6 +12,7 @@ import json
 import sys
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
@@ -131,7 +132,7 @@ def run_graph(lineage: Lineage, title: str) -> Graph:
     return result
 
 
-def step_graph(catalog: Catalog, root: Any = None) -> Graph:
+def step_graph(catalog: Catalog, root: Path | None = None) -> Graph:
     """Draw steps with their run counts; edges from the recorded runs and lineage.toml."""
     from lineage.pipeline import load_pipeline
 
@@ -151,8 +152,6 @@ def step_graph(catalog: Catalog, root: Any = None) -> Graph:
     if pipeline is not None:
         declared = {(up, step) for step in pipeline.order for up in pipeline.steps[step].after}
     for up, step in sorted(set(recorded) | declared):
-        for name in (up, step):
-            result.add_node(Node(_step_node(name), "step", name, f"{counts.get(name, 0)} runs"))
         # A declared step no run has recorded yet is drawn dashed: the plan, not the record.
         if (up, step) in recorded:
             result.add_edge(Edge(_step_node(up), _step_node(step)))
@@ -171,7 +170,8 @@ def _artifact_node(hash_: str) -> str:
 
 
 def _step_node(step: str) -> str:
-    return "s_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in step)
+    # Mermaid ids are plain ASCII words; anything else is spelled out by its code point.
+    return "s_" + "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in step)
 
 
 def _artifact_as_node(artifact: ArtifactInfo, focus: bool = False) -> Node:
@@ -195,7 +195,6 @@ def to_text(g: Graph) -> str:
     for edge in g.edges:
         children[edge.source].append(edge)
         has_parent.add(edge.target)
-    roots = [n for n in g.nodes if n not in has_parent] or list(g.nodes)[:1]
     lines = [g.title if g.nodes else f"{g.title}: none recorded yet"]
     shown: set[str] = set()
 
@@ -204,26 +203,33 @@ def to_text(g: Graph) -> str:
         text = f"{node.label}  {node.detail}".rstrip()
         return text + ("  <-" if node.focus else "")
 
-    def walk(edge: Edge, prefix: str, last: bool) -> None:
-        branch = "└─ " if last else "├─ "
-        name = f"{edge.label} → " if edge.label else ""
-        seen = edge.target in shown
-        lines.append(f"{prefix}{branch}{name}{line(edge.target)}" + ("  (above)" if seen else ""))
-        if seen:
-            return
-        shown.add(edge.target)
-        below = children[edge.target]
-        for i, child in enumerate(below):
-            walk(child, prefix + ("   " if last else "│  "), i == len(below) - 1)
-
-    for root in roots:
+    # Roots first; then any node left unshown (only a cycle hides every root of its part).
+    starts = [n for n in g.nodes if n not in has_parent] + [n for n in g.nodes if n in has_parent]
+    for root in starts:
         if root in shown:
             continue
         shown.add(root)
         lines.append(line(root))
-        below = children[root]
-        for i, edge in enumerate(below):
-            walk(edge, "", i == len(below) - 1)
+        # An explicit stack, not recursion: a chain thousands of runs deep must still print.
+        stack = [(edge, "", i == len(children[root]) - 1) for i, edge in enumerate(children[root])]
+        stack.reverse()
+        while stack:
+            edge, prefix, last = stack.pop()
+            branch = "└─ " if last else "├─ "
+            name = f"{edge.label} → " if edge.label else ""
+            seen = edge.target in shown
+            lines.append(
+                f"{prefix}{branch}{name}{line(edge.target)}" + ("  (above)" if seen else "")
+            )
+            if seen:
+                continue
+            shown.add(edge.target)
+            below = children[edge.target]
+            deeper = prefix + ("   " if last else "│  ")
+            stack.extend(
+                (child, deeper, i == len(below) - 1)
+                for i, child in reversed(list(enumerate(below)))
+            )
     return "\n".join(lines)
 
 

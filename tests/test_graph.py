@@ -619,3 +619,16 @@ def test_lineage_graph_stays_callable_once_its_module_is_imported(project: Path)
 
     assert lineage.graph is module  # importing the module set the package attribute...
     assert isinstance(lineage.graph(), module.Graph)  # ...which still draws the graph
+
+
+def test_text_tree_of_a_chain_deeper_than_the_recursion_limit() -> None:
+    from lineage.graph import Edge, Graph, Node
+
+    g = Graph("deep")
+    for i in range(3000):
+        g.add_node(Node(f"n{i}", "run", f"run {i}"))
+        if i:
+            g.add_edge(Edge(f"n{i - 1}", f"n{i}", "out"))
+    lines = g.render("text").splitlines()
+    assert len(lines) == 3001 and lines[-1].endswith("└─ out → run 2999")
+    assert g.render("dot").count(" -> ") == 2999
