@@ -79,7 +79,8 @@ class Graph:
                 for n in self.nodes.values()
             ],
             "edges": [
-                {"source": e.source, "target": e.target, "label": e.label} for e in self.edges
+                {"source": e.source, "target": e.target, "label": e.label, "dashed": e.dashed}
+                for e in self.edges
             ],
         }
 

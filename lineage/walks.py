@@ -135,8 +135,9 @@ class Lineage:
 
 def load_lineage(catalog: Catalog, run_ids: Iterable[str]) -> Lineage:
     """Read runs (with params and metrics), their inputs, outputs and edges: batched reads."""
-    ids = sorted(set(run_ids))
-    runs = {run.id: run for run in catalog.get_runs(ids)}
+    runs = {run.id: run for run in catalog.get_runs(sorted(set(run_ids)))}
+    # Ids of runs that exist: an edge left behind by a deleted run must not name a ghost.
+    ids = sorted(runs)
     return Lineage(
         runs=runs,
         inputs=catalog.inputs_of(ids),

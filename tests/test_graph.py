@@ -632,3 +632,20 @@ def test_text_tree_of_a_chain_deeper_than_the_recursion_limit() -> None:
     lines = g.render("text").splitlines()
     assert len(lines) == 3001 and lines[-1].endswith("└─ out → run 2999")
     assert g.render("dot").count(" -> ") == 2999
+
+
+def test_an_edge_to_a_run_that_no_longer_exists_is_left_out(project: Path) -> None:
+    import sqlite3
+
+    source = load("transactions", DAY1, [1])
+    process = derive("process", "plain", "2026-11-20T11:00:00Z", [source], ["data"])
+    # As if the upstream run had been deleted by hand, leaving its edge behind.
+    db = sqlite3.connect(project / ".lineage" / "catalog.db")
+    db.execute("PRAGMA foreign_keys=OFF")
+    db.execute("INSERT INTO upstream VALUES (?, ?)", (process.id, "f" * 32))
+    db.commit()
+    db.close()
+    result = lineage.audit(process.id)
+    assert [v.run.id for v in result.data_versions] == [source.id]
+    assert result.to_dict()["runs"][0]["upstream"] == [source.id]
+    assert "f" * 32 not in lineage.graph(process.id).render("text")
