@@ -20,13 +20,15 @@ __all__ = [
     "current_run",
     "graph",
     "impact",
+    "resolve",
+    "run_step",
     "search",
     "show",
     "start_run",
 ]
 
 if TYPE_CHECKING:
-    from lineage.api import search, show
+    from lineage.api import resolve, run_step, search, show
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
     from lineage.graph import graph
@@ -43,6 +45,8 @@ _LAZY = {
     "Filters": "lineage.catalog",
     "LineageError": "lineage.errors",
     "Store": "lineage.store",
+    "resolve": "lineage.api",
+    "run_step": "lineage.api",
     "search": "lineage.api",
     "show": "lineage.api",
     "audit": "lineage.walks",

@@ -13,7 +13,7 @@ from typing import Any
 
 from lineage import times
 from lineage.catalog import METRIC_OPERATORS, STATUSES, ArtifactInfo, Filters, RunInfo
-from lineage.errors import InvalidFilter, NotFound, UsageError
+from lineage.errors import InvalidFilter, LineageError, NotFound, UsageError
 from lineage.run import Session, open_session
 
 _METRIC = re.compile(
@@ -57,6 +57,14 @@ def known_keys(s: Session) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in sorted(keys.items())}
 
 
+def match_key(name: str, known: dict[str, list[str]] | list[str]) -> str:
+    """Return the known key that ``name`` spells, treating '-' and '_' alike, as options do."""
+    if name in known:
+        return name
+    wanted = name.replace("-", "_")
+    return next((key for key in known if key.replace("-", "_") == wanted), name)
+
+
 def search(
     *,
     step: str | None = None,
@@ -75,6 +83,7 @@ def search(
     keys = dict(keys or {})
     if keys or step:
         known = known_keys(s)
+        keys = {match_key(key, known): value for key, value in keys.items()}
         for key in keys:
             if key not in known:
                 listed = ", ".join(known) or "none yet"
@@ -163,6 +172,11 @@ def get_artifact(
             from lineage.errors import Ambiguous
 
             raise Ambiguous(f"{spec!r} matches more than one artifact: give more of the hash")
+        else:
+            # Without this, the hash fell through to REF:NAME and blamed a step named 'xxh128'.
+            raise NotFound(
+                f"no artifact has a hash starting with {spec!r}: copy one from `lineage show REF`"
+            )
     if artifact is None:
         ref, name = refs.split_artifact_ref(spec)
         run = s.catalog.resolve(ref)
@@ -172,10 +186,18 @@ def get_artifact(
             raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
         artifact = outputs[name]
     target = Path(output)
-    if artifact.kind == "folder":
-        s.store.get_folder(artifact.hash, target, progress)
-    else:
-        s.store.get_file(artifact.hash, target, progress)
+    if artifact.kind != "folder" and target.is_dir():
+        # `-o somewhere/` puts the file in that folder under its name, as cp does.
+        target = target / (artifact.name or artifact.hash.partition(":")[2])
+    try:
+        if artifact.kind == "folder":
+            s.store.get_folder(artifact.hash, target, progress)
+        else:
+            s.store.get_file(artifact.hash, target, progress)
+    except OSError as error:
+        raise LineageError(
+            f"cannot write {str(target)!r}: {error.strerror or error}: choose another -o path"
+        ) from None
     return artifact, target
 
 
@@ -218,3 +240,56 @@ def init(
     result.catalog_url = project.catalog_url
     result.store_url = project.store_url
     return result
+
+
+def resolve(
+    keys: dict[str, str],
+    *,
+    params: list[str] | None = None,
+    pins: dict[str, str] | None = None,
+    rerun: list[str] | None = None,
+    allow_stale_code: bool = False,
+    dry_run: bool = False,
+    no_launch: bool = False,
+    jobs: int = 1,
+    on_output: Any = None,
+    on_event: Any = None,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> Any:
+    """Resolve the newest coherent chain for ``keys`` (``{"table": "transactions", ...}``).
+
+    Returns a ``lineage.resolve.Chain``; raises StepFailed / NoChain (carrying ``.chain``).
+    """
+    from lineage import resolver
+
+    return resolver.resolve(
+        session(catalog, store),
+        keys,
+        params=params or [],
+        pins=pins,
+        rerun=rerun or [],
+        allow_stale_code=allow_stale_code,
+        dry_run=dry_run,
+        no_launch=no_launch,
+        jobs=jobs,
+        on_output=on_output,
+        on_event=on_event,
+    )
+
+
+def run_step(
+    step: str,
+    keys: dict[str, str],
+    *,
+    params: list[str] | None = None,
+    on_output: Any = None,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> RunInfo:
+    """Launch one step now (``lineage run``); return its finished run."""
+    from lineage import resolver
+
+    return resolver.run_step(
+        session(catalog, store), step, keys, params=params or [], on_output=on_output
+    )

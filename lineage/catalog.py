@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time as _time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,9 @@ OUTPUTS = models.Output.__table__
 INPUTS = models.Input.__table__
 UPSTREAM = models.Upstream.__table__
 META = models.Meta.__table__
+CLAIMS = models.Claim.__table__
+# The run an edge points at; built once, since building an alias's columns is not free.
+SOURCE = RUNS.alias("source")
 
 STATUSES = ("running", "finished", "failed", "killed")
 ID_MIN_PREFIX = 4
@@ -140,6 +144,15 @@ class ArtifactInfo:
 
 
 @dataclass
+class Edges:
+    """What one run consumed and which runs it was made from, each with its (step, value)."""
+
+    # (hash, source run id, (source step, source value)); the source may be unknown.
+    inputs: list[tuple[str, str | None, tuple[str, str] | None]] = field(default_factory=list)
+    upstream: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
 class Filters:
     """A search over runs; every field narrows it. Built by the CLI, turned into SQL here."""
 
@@ -199,6 +212,8 @@ class Catalog:
                     )
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.engine = self._make_engine()
+        # Per thread, since `resolve --jobs N` decides steps in several threads at once.
+        self._local = threading.local()
         if create:
             self.create()
 
@@ -251,8 +266,13 @@ class Catalog:
                     conn = conn.execution_options(lineage_write=True)
                 with conn.begin():
                     yield conn
-        except OperationalError as error:
-            raise CatalogError(f"cannot use catalog {self.masked_url}: {_reason(error)}") from None
+        except DBAPIError as error:
+            # Not only OperationalError: a file that is not a database ("file is not a
+            # database") is a DatabaseError, and must read as one line, not an internal error.
+            raise CatalogError(
+                f"cannot read catalog {self.masked_url}: {_reason(error)}: check the file, or "
+                "point --catalog / LINEAGE_CATALOG_URL at a lineage catalog"
+            ) from None
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retrying with backoff while the DB is busy."""
@@ -277,8 +297,28 @@ class Catalog:
         raise AssertionError("unreachable")
 
     def _read(self, work: Callable[[Connection], T]) -> T:
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            return work(pinned)
         with self._connect() as conn:
             return work(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Serve every read in the block from one connection and one consistent snapshot.
+
+        The resolver decides a step with a handful of small queries; sharing one transaction
+        saves a pool checkout and a BEGIN/COMMIT per query. Never hold it across a launch.
+        """
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._connect() as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
 
     # -- recording ------------------------------------------------------------------------
 
@@ -353,13 +393,23 @@ class Catalog:
 
         def work(conn: Connection) -> None:
             self._flush(conn, run_id, params, metrics, tags)
-            conn.execute(
-                RUNS.update()
-                .where(RUNS.c.id == run_id)
-                .values(status=status, exit_code=exit_code, error=error, ended_at=times.now())
-            )
+            values: dict[str, Any] = {"status": status, "ended_at": times.now()}
+            if exit_code is not None:
+                values["exit_code"] = exit_code
+            # Keep an error the step recorded itself when the launcher has nothing better.
+            if error is not None:
+                values["error"] = error
+            conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(**values))
 
         self._write(work)
+
+    def set_pid(self, run_id: str, pid: int) -> None:
+        """Record the process that executes a run (the launcher's child, not the launcher)."""
+        self._write(
+            lambda conn: conn.execute(
+                RUNS.update().where(RUNS.c.id == run_id).values(pid=pid, heartbeat_at=times.now())
+            )
+        )
 
     def flush(
         self,
@@ -521,30 +571,60 @@ class Catalog:
         return self._read(work)
 
     def search(self, filters: Filters) -> list[RunInfo]:
-        """Return the runs matching ``filters``, newest first, with params and metrics."""
-        query = sa.select(RUNS)
-        for condition in self._conditions(filters):
-            query = query.where(condition)
-        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc())
-        if filters.limit:
-            query = query.limit(filters.limit)
+        """Return the runs matching ``filters``, newest first, with params and metrics.
+
+        A key filter (``table=transactions``) selects the runs with that key value and every
+        run made from them, so ``--table transactions`` lists the load runs of that table and
+        the process and train runs downstream of them.
+        """
 
         def work(conn: Connection) -> list[RunInfo]:
+            query = sa.select(RUNS)
+            for condition in self._conditions(filters, self._step_key(conn, filters.step)):
+                query = query.where(condition)
+            query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc())
+            if filters.limit:
+                query = query.limit(filters.limit)
             runs = [_run_from_row(row) for row in conn.execute(query).mappings()]
             self._attach_details(conn, runs)
             return runs
 
         return self._read(work)
 
-    def _conditions(self, filters: Filters) -> list[Any]:
+    def _step_key(self, conn: Connection, step: str | None) -> str | None:
+        # One index seek: a step has one key, so any of its runs tells it.
+        if not step:
+            return None
+        query = sa.select(RUNS.c.key).where(RUNS.c.step == step).limit(1)
+        return conn.execute(query).scalar()
+
+    def _conditions(self, filters: Filters, step_key: str | None = None) -> list[Any]:
         conditions: list[Any] = []
         if filters.step:
             conditions.append(RUNS.c.step == filters.step)
-        for key, value in filters.keys.items():
-            conditions.append(RUNS.c.key == key)
+        for index, (key, value) in enumerate(filters.keys.items()):
             values = [v for v in value.split(",") if v] if "," in value else [value]
+            matches = RUNS.c.value.in_(values) if len(values) > 1 else RUNS.c.value == value
+            own = sa.and_(RUNS.c.key == key, matches)
+            if key == step_key:
+                # The step's own key: no run of it is made from another, so this stays an
+                # index seek on (step, value, time).
+                conditions.append(own)
+                continue
+            # Runs made, at any depth, from a run with this key value: walk the upstream edges.
+            made_from = (
+                sa.select(RUNS.c.id.label("id"))
+                .where(own)
+                .cte(f"made_from_{index}", recursive=True)
+            )
+            made_from = made_from.union(
+                sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id == made_from.c.id)
+            )
             conditions.append(
-                RUNS.c.value.in_(values) if len(values) > 1 else RUNS.c.value == value
+                sa.or_(
+                    own,
+                    sa.and_(RUNS.c.key != key, RUNS.c.id.in_(sa.select(made_from.c.id))),
+                )
             )
         if filters.window:
             conditions.append(RUNS.c.time >= filters.window.start)
@@ -598,6 +678,136 @@ class Catalog:
             return _run_from_row(row) if row else None
 
         return self._read(work)
+
+    def candidates(
+        self,
+        step: str,
+        value: str,
+        *,
+        hashes: Sequence[str],
+        upstream_ids: Sequence[str],
+        params_hash: str | None = None,
+        code_hash: str | None = None,
+        window: times.Window | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[RunInfo]:
+        """Return finished runs of ``(step, value)`` that may be coherent with an upstream chain.
+
+        A candidate consumed one of ``hashes`` or recorded one of ``upstream_ids``; both are
+        found through the edge indexes, so the cost follows the few runs that touched this
+        data, not the size of the catalog. ``before`` pages on ``(time, id)``, newest first.
+        """
+        # Two steps, so the planner cannot choose to walk every run of (step, value) and probe
+        # the linked set: first the few runs linked by the edge indexes, then those by key.
+        linked_query = sa.union(
+            sa.select(INPUTS.c.run_id).where(INPUTS.c.hash.in_(list(hashes))),
+            sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id.in_(list(upstream_ids))),
+        )
+
+        def work(conn: Connection) -> list[RunInfo]:
+            linked = list(conn.execute(linked_query).scalars())
+            found: list[RunInfo] = []
+            for chunk in _chunks(linked, 500):
+                query = sa.select(RUNS).where(
+                    RUNS.c.id.in_(chunk),
+                    RUNS.c.step == step,
+                    RUNS.c.value == value,
+                    RUNS.c.status == "finished",
+                )
+                if params_hash is not None:
+                    query = query.where(RUNS.c.params_hash == params_hash)
+                if code_hash is not None:
+                    query = query.where(RUNS.c.code_hash == code_hash)
+                if window is not None:
+                    query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
+                found.extend(_run_from_row(row) for row in conn.execute(query).mappings())
+            found.sort(key=lambda r: (r.time, r.id), reverse=True)
+            if before is not None:
+                found = [r for r in found if (r.time, r.id) < before]
+            return found[:limit]
+
+        return self._read(work)
+
+    def anchors(
+        self,
+        step: str,
+        value: str,
+        *,
+        params_hash: str | None = None,
+        window: times.Window | None = None,
+        limit: int = 1,
+    ) -> list[RunInfo]:
+        """Return the newest finished runs of a root step's ``(step, value)``: an index seek."""
+        query = sa.select(RUNS).where(
+            RUNS.c.step == step, RUNS.c.value == value, RUNS.c.status == "finished"
+        )
+        if params_hash is not None:
+            query = query.where(RUNS.c.params_hash == params_hash)
+        if window is not None:
+            query = query.where(RUNS.c.time >= window.start, RUNS.c.time < window.end)
+        query = query.order_by(RUNS.c.time.desc(), RUNS.c.id.desc()).limit(limit)
+        return self._read(
+            lambda conn: [_run_from_row(row) for row in conn.execute(query).mappings()]
+        )
+
+    def edges(self, run_ids: Sequence[str]) -> dict[str, Edges]:
+        """Return what each run consumed and was made from, with the sources' identities."""
+        result = {run_id: Edges() for run_id in run_ids}
+        if not run_ids:
+            return result
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(list(result), 500):
+                # One round trip for both edge kinds: inputs carry a hash, upstream edges none.
+                consumed = (
+                    sa.select(
+                        INPUTS.c.run_id,
+                        INPUTS.c.hash,
+                        INPUTS.c.source_run_id.label("other"),
+                        SOURCE.c.step,
+                        SOURCE.c.value,
+                    )
+                    .select_from(INPUTS.outerjoin(SOURCE, SOURCE.c.id == INPUTS.c.source_run_id))
+                    .where(INPUTS.c.run_id.in_(chunk))
+                )
+                made_from = (
+                    sa.select(
+                        UPSTREAM.c.run_id,
+                        sa.null().label("hash"),
+                        UPSTREAM.c.upstream_id,
+                        SOURCE.c.step,
+                        SOURCE.c.value,
+                    )
+                    .select_from(UPSTREAM.join(SOURCE, SOURCE.c.id == UPSTREAM.c.upstream_id))
+                    .where(UPSTREAM.c.run_id.in_(chunk))
+                )
+                for run_id, hash_, other, step, value in conn.execute(
+                    sa.union_all(consumed, made_from)
+                ):
+                    identity = (step, value) if step is not None else None
+                    if hash_ is None:
+                        result[run_id].upstream[other] = identity
+                    else:
+                        result[run_id].inputs.append((hash_, other, identity))
+
+        self._read(work)
+        return result
+
+    def output_hashes(self, run_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Return the hashes each of these runs produced."""
+        result: dict[str, set[str]] = {run_id: set() for run_id in run_ids}
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(list(result), 500):
+                for run_id, hash_ in conn.execute(
+                    sa.select(OUTPUTS.c.run_id, OUTPUTS.c.hash).where(OUTPUTS.c.run_id.in_(chunk))
+                ):
+                    result[run_id].add(hash_)
+
+        if run_ids:
+            self._read(work)
+        return result
 
     def _attach_details(self, conn: Connection, runs: list[RunInfo]) -> None:
         if not runs:
@@ -864,8 +1074,9 @@ class Catalog:
                 )
             if len(matches) > 1:
                 listed = ", ".join(m.short_id for m in matches[:4])
+                more = ", ..." if len(matches) > 4 else ""
                 raise Ambiguous(
-                    f"{text!r} matches more than one run ({listed}, ...): give more of the id"
+                    f"{text!r} matches more than one run ({listed}{more}): give more of the id"
                 )
             return self.get_run(matches[0].id)
         run = self.newest(ref.step, ref.value, window=ref.window, status="finished") or self.newest(
@@ -885,6 +1096,67 @@ class Catalog:
             known = ", ".join(steps) if steps else "none yet"
             return f"no run matches {text!r}: there is no step {ref.step!r} (steps: {known})"
         return f"no run matches {text!r}: no {ref.step} run has the value {ref.value!r}"
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def claim(self, key: str, label: str, host: str, pid: int) -> bool:
+        """Take the claim ``key`` for this process; return False when another holds it."""
+        now = times.now()
+        row = {
+            "key": key,
+            "label": label,
+            "host": host,
+            "pid": pid,
+            "created_at": now,
+            "heartbeat_at": now,
+        }
+
+        def work(conn: Connection) -> bool:
+            return self._insert_ignore(conn, CLAIMS, row) == 1
+
+        return self._write(work)
+
+    def get_claim(self, key: str) -> dict[str, Any] | None:
+        """Return the claim ``key`` as a dict, or None when nobody holds it."""
+        query = sa.select(CLAIMS).where(CLAIMS.c.key == key)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        return dict(row) if row else None
+
+    def update_claim(self, key: str, *, run_id: str | None = None) -> None:
+        """Refresh a claim's heartbeat (and record the run it launched)."""
+        values: dict[str, Any] = {"heartbeat_at": times.now()}
+        if run_id is not None:
+            values["run_id"] = run_id
+        self._write(
+            lambda conn: conn.execute(CLAIMS.update().where(CLAIMS.c.key == key).values(**values))
+        )
+
+    def release_claim(self, key: str, host: str, pid: int) -> bool:
+        """Drop the claim ``key`` if this holder still has it; return whether it did."""
+
+        def work(conn: Connection) -> bool:
+            done = conn.execute(
+                CLAIMS.delete().where(
+                    CLAIMS.c.key == key, CLAIMS.c.host == host, CLAIMS.c.pid == pid
+                )
+            )
+            return done.rowcount == 1
+
+        return self._write(work)
+
+    def _insert_ignore(self, conn: Connection, table: sa.Table, row: dict[str, Any]) -> int:
+        """Insert ``row`` unless its primary key exists; return how many rows were inserted."""
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # pragma: no cover - other databases: check first (inside the write lock)
+            keys = [c for c in table.primary_key.columns]
+            exists = conn.execute(sa.select(*keys).where(*[c == row[c.name] for c in keys])).first()
+            if exists:
+                return 0
+            return conn.execute(table.insert(), row).rowcount
+        return conn.execute(insert(table).values(**row).on_conflict_do_nothing()).rowcount
 
     def run_count(self) -> int:
         """Return how many runs the catalog holds."""

@@ -18,6 +18,7 @@ import click
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 KEY_PREFIX = "key__"
+TIME_PREFIX = "time__"
 
 
 # -- output helpers ---------------------------------------------------------------------------
@@ -97,12 +98,39 @@ def _declared_keys() -> dict[str, list[str]]:
     return pipeline.keys() if pipeline else {}
 
 
+def _declared_times() -> dict[str, str]:
+    """Read the time names declared in lineage.toml: ``{time_name: step}``."""
+    try:
+        from lineage.pipeline import load_pipeline
+        from lineage.project import find_root
+
+        root = find_root()
+        pipeline = load_pipeline(root) if root else None
+    except Exception:  # reported by the command itself
+        return {}
+    return {pipeline.steps[n].time: n for n in pipeline.order} if pipeline else {}
+
+
 class KeyedCommand(click.Command):
     """A command that also takes ``--KEY VALUE`` for every key of the pipeline and catalog."""
+
+    with_times = False
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
         taken = {opt for p in params for opt in getattr(p, "opts", [])}
+        if self.with_times:
+            for time_name, step in _declared_times().items():
+                option = f"--{time_name.replace('_', '-')}"
+                if option not in taken:
+                    params.insert(
+                        -1,
+                        click.Option(
+                            [option, TIME_PREFIX + time_name],
+                            metavar="TIME",
+                            help=f"pin the {step} run to this time or UTC day",
+                        ),
+                    )
         for key, steps in _declared_keys().items():
             option = f"--{key.replace('_', '-')}"
             if option in taken:
@@ -110,7 +138,9 @@ class KeyedCommand(click.Command):
             params.insert(
                 -1,
                 click.Option(
-                    [option, KEY_PREFIX + key],
+                    # A parameter name must be an identifier: a key "target-env" would crash
+                    # click ("Invalid start character"); api.search matches either spelling.
+                    [option, KEY_PREFIX + key.replace("-", "_")],
                     metavar="VALUE",
                     help=f"key of step {', '.join(steps)} (a,b for several)",
                 ),
@@ -256,9 +286,10 @@ def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
 def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None:
     """Search runs by type and date, newest first.
 
-    Any key of the pipeline or the catalog filters by value: --table transactions,
-    --logic plain. Times take ISO dates and datetimes (UTC), YYYYMMDDHHMMSS, Unix seconds,
-    today or yesterday.
+    Any key of the pipeline or the catalog filters by value, --table transactions,
+    --logic plain: it selects the runs with that value and every run made from them
+    (add --step to keep one step). Times take ISO dates and datetimes (UTC),
+    YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
 
     \b
     Examples:
@@ -286,8 +317,12 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
         return
     if as_csv:
         import csv
+        import io
 
-        writer = csv.writer(sys.stdout)
+        # Through click.echo, not sys.stdout: one output path, so CliRunner and pipes see it
+        # in order (writes to sys.stdout were left unflushed in the test runner's buffer).
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["run_id", "step", "key", "value", "time", "status", "params", "metrics"])
         for run in found:
             writer.writerow(
@@ -302,6 +337,7 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
                     json.dumps(run.metrics, sort_keys=True),
                 ]
             )
+        click.echo(buffer.getvalue(), nl=False)
         return
     if not found:
         click.echo("no runs match", err=True)
@@ -421,6 +457,172 @@ def artifacts_get(ctx: click.Context, spec: str, output: str, as_json: bool) -> 
 
 
 # -- resolver commands (run, resolve, audit, impact, graph) ----------------------------------
+
+
+class ResolveCommand(KeyedCommand):
+    with_times = True
+
+
+def collect_pins(kwargs: dict[str, Any]) -> dict[str, str]:
+    """Gather the ``--<time name> TIME`` pins out of the keyword arguments."""
+    pins = {}
+    for name in [n for n in kwargs if n.startswith(TIME_PREFIX)]:
+        value = kwargs.pop(name)
+        if value is not None:
+            pins[name[len(TIME_PREFIX) :]] = value
+    return pins
+
+
+def _echo_step_output(label: str, line: str) -> None:
+    click.echo(f"{click.style(label, dim=True)} | {line}", err=True)
+
+
+def _echo_event(action: str, link: Any) -> None:
+    if action == "waiting":
+        click.echo(f"waiting for {link.ref}: another resolve ({link.reason}) launches it", err=True)
+    if action == "launching":
+        why = f" ({link.reason})" if link.reason else ""
+        click.echo(f"launching {link.ref} run {link.run.short_id}{why}", err=True)
+
+
+def _echo_chain(chain: Any) -> None:
+    from lineage import times
+
+    echo_table(
+        ["STEP", "KEY", "VALUE", "TIME", "RUN", "ACTION", "WHY"],
+        [
+            [
+                link.step,
+                link.key,
+                link.value,
+                times.format_time(link.run.time) if link.run else "",
+                link.run.short_id if link.run else "",
+                link.action,
+                link.reason,
+            ]
+            for link in chain.links
+        ],
+    )
+
+
+@cli.command(
+    cls=ResolveCommand,
+    # Undeclared --KEY options reach the library, which names the real problem: an unknown
+    # key, or a lineage.toml too broken to declare any.
+    context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.option(
+    "-P",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    help="Set a parameter: C=0.5, or train.C=0.5 for one step (repeatable).",
+)
+@click.option(
+    "--rerun",
+    multiple=True,
+    metavar="STEP",
+    help="Launch a fresh run of STEP even if one exists (repeatable).",
+)
+@click.option("--allow-stale-code", is_flag=True, help="Reuse runs made by older code of a step.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (reuse / launch) and run nothing.")
+@click.option(
+    "--no-launch", is_flag=True, help="Return the newest chain that exists whole, or fail."
+)
+@click.option(
+    "-j", "--jobs", default=1, show_default=True, help="Launch up to N independent steps at once."
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"chain": [...]} as JSON.')
+@click.pass_context
+def resolve(ctx: click.Context, as_json: bool, **kwargs: Any) -> None:
+    """Find the newest coherent chain of runs; launch only missing or stale steps.
+
+    Keys of lineage.toml are options (--table, --logic, ...); the chain runs from the root
+    steps down to the deepest step whose key is given. A key may list several values for a
+    multi-input step: --table transactions,customers. Time options (--retrieval-time DATE)
+    pin a step to its newest run at that time.
+
+    \b
+    Examples:
+      lineage resolve --table transactions --logic plain --algorithm LogisticRegression
+      lineage resolve --table transactions --logic scaled --dry-run
+      lineage resolve --table transactions --logic plain --rerun load
+    """
+    from lineage import api
+    from lineage.errors import NoChain, StepFailed
+
+    pins = collect_pins(kwargs)
+    keys = collect_keys(kwargs, ctx.args)
+    quiet = as_json
+    try:
+        chain = api.resolve(
+            keys,
+            params=list(kwargs["params"]),
+            pins=pins,
+            rerun=list(kwargs["rerun"]),
+            allow_stale_code=kwargs["allow_stale_code"],
+            dry_run=kwargs["dry_run"],
+            no_launch=kwargs["no_launch"],
+            jobs=kwargs["jobs"],
+            on_output=None if quiet else _echo_step_output,
+            on_event=None if quiet else _echo_event,
+            **_opts(ctx),
+        )
+    except (StepFailed, NoChain) as error:
+        chain = getattr(error, "chain", None)
+        if chain is not None:
+            echo_json(chain.to_dict()) if as_json else _echo_chain(chain)
+        raise
+    if as_json:
+        echo_json(chain.to_dict())
+    else:
+        _echo_chain(chain)
+
+
+@cli.command(
+    "run",
+    cls=KeyedCommand,
+    # Undeclared --KEY options reach the library, which names the real problem: an unknown
+    # key, or a lineage.toml too broken to declare any.
+    context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("step")
+@click.option(
+    "-P",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    help="Set a parameter of the step (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def run_step(ctx: click.Context, step: str, as_json: bool, **kwargs: Any) -> None:
+    """Launch one step now, as `lineage resolve` would launch it.
+
+    The step's upstream runs are the newest coherent chain of its ancestors, which must
+    exist (`lineage resolve` makes them). Give the key of the step and of its ancestors.
+
+    \b
+    Examples:
+      lineage run load --table transactions         new data: a fresh retrieval
+      lineage run train --table transactions --logic plain --algorithm LogisticRegression -P C=0.1
+    """
+    from lineage import api
+
+    keys = collect_keys(kwargs, ctx.args)
+    launched = api.run_step(
+        step,
+        keys,
+        params=list(kwargs["params"]),
+        on_output=None if as_json else _echo_step_output,
+        **_opts(ctx),
+    )
+    if as_json:
+        echo_json(launched.to_dict())
+    else:
+        click.echo(f"{launched.short_id}  {launched.label}  {launched.status}")
 
 
 # audit, impact, graph
@@ -681,8 +883,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as error:
+        # One line, like every other error: what was wrong, then where help is.
+        where = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        message = " ".join(error.format_message().split())
+        click.echo(f"Error: {message}{where}", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"Error: {' '.join(error.format_message().split())}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator):
@@ -43,10 +43,12 @@ class Run(SQLModel, table=True):
 
     __tablename__ = "runs"
     __table_args__ = (
-        # "newest run of (step, value) in a window": an index range scan, newest first.
-        Index("ix_runs_identity", "step", "value", "time"),
+        # "newest finished run of (step, value) in a window": one index seek, newest first,
+        # with the (time, id) order the catalog sorts by, so no sort step either.
+        Index("ix_runs_identity", "step", "value", "status", "time", "id"),
+        # `runs --table transactions` seeds its walk on (key, value) without knowing the step.
+        Index("ix_runs_key_value", "key", "value", "time"),
         Index("ix_runs_time", "time"),
-        Index("ix_runs_status", "status", "time"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -164,3 +166,22 @@ class Meta(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=100)
     value: str = Field(max_length=1000)
+
+
+class Claim(SQLModel, table=True):
+    """A resolver's claim to launch one step for one set of inputs, so no other launches it too.
+
+    The key is a hash of (step, key value, params, code, input hashes); the primary key makes a
+    second claim of the same launch fail, and the holder's host, pid and heartbeat tell whether
+    it is still alive or its claim may be taken over.
+    """
+
+    __tablename__ = "claims"
+
+    key: str = Field(primary_key=True, max_length=80)
+    run_id: str | None = Field(default=None, max_length=32)
+    label: str = Field(max_length=1200)
+    host: str = Field(max_length=255)
+    pid: int
+    created_at: datetime = _time()
+    heartbeat_at: datetime = _time()

@@ -148,19 +148,31 @@ class Pipeline:
         hasher = hashing.new_hasher()
         for relative in files:
             hasher.update(relative.encode() + b"\0")
-            with open(self.root / relative, "rb") as f:
-                for chunk in hashing.iter_chunks(f):
-                    hasher.update(chunk)
+            hasher.update(_file_digest(self.root / relative).encode())
             hasher.update(b"\0")
         return hashing.format_hash(hasher.hexdigest())
 
 
+_parsed: dict[Path, tuple[tuple[int, int], Pipeline]] = {}
+
+
 def load_pipeline(root: Path) -> Pipeline | None:
-    """Read and validate ``lineage.toml`` in ``root``; None when there is none."""
+    """Read and validate ``lineage.toml`` in ``root``; None when there is none.
+
+    A long-lived process (a notebook, a benchmark) parses the file again only when it changed.
+    """
     path = root / PIPELINE_FILE
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
         return None
-    return parse_pipeline(path, read_config(path))
+    signature = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    pipeline = parse_pipeline(path, read_config(path))
+    _parsed[path] = (signature, pipeline)
+    return pipeline
 
 
 def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
@@ -328,6 +340,21 @@ def _expand_code(root: Path, patterns: list[str]) -> list[str]:
             if "__pycache__" not in relative:
                 found.add(relative)
     return sorted(found)
+
+
+_digests: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+
+def _file_digest(path: Path) -> str:
+    """Return a file's content hash, re-reading it only when its size or times changed."""
+    stat = path.stat()
+    signature = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+    cached = _digests.get(path)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    digest, _ = hashing.hash_file(str(path))
+    _digests[path] = (signature, digest)
+    return digest
 
 
 def _line_of(text: str, step: str | None, key: str | None) -> int | None:

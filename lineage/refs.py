@@ -65,9 +65,9 @@ def parse_ref(text: str) -> Ref:
     step, colon, key_value = head.partition(":")
     if not _STEP.match(step) or (colon and not key_value):
         raise _invalid(text)
-    window = times.parse_window(when) if at else None
     if at and not when:
         raise _invalid(text)
+    window = times.parse_window(when) if at else None
     return IdentityRef(step, key_value if colon else None, window, when or None)
 
 

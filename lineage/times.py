@@ -92,11 +92,13 @@ def parse_window(text: str) -> Window:
             return day_window(datetime.fromisoformat(value))
         except ValueError:
             raise _invalid(text) from None
+    # ISO 8601 letters are case-insensitive: "2026-11-20t10:15:02z" is the same second.
+    iso = value.upper()
     try:
-        moment = to_utc(datetime.fromisoformat(value.replace("z", "Z")))
+        moment = to_utc(datetime.fromisoformat(iso))
     except ValueError:
         raise _invalid(text) from None
-    return Window(moment, moment + _precision(value))
+    return Window(moment, moment + _precision(iso))
 
 
 def parse_time(text: str) -> datetime:
@@ -118,11 +120,13 @@ def _invalid(text: str) -> InvalidTime:
     return InvalidTime(f"cannot read {text!r} as a time: use {FORMATS_HELP}")
 
 
+# isoformat() rather than strftime("%Y"): glibc does not pad years before 1000 to four digits,
+# and an unpadded year ("999-01-01") cannot be read back.
 def format_time(moment: datetime) -> str:
     """Format for people: ISO 8601 UTC to the second, ``2026-11-20T10:15:02Z``."""
-    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_utc(moment).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def format_precise(moment: datetime) -> str:
     """Format for scripts: ISO 8601 UTC with microseconds, ``2026-11-20T10:15:02.123456Z``."""
-    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return to_utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

@@ -1,0 +1,81 @@
+"""Concurrent resolves: two resolvers started at once launch each missing step once."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import lineage_bin
+from pipelines import make_pipeline
+
+from lineage import claims
+from lineage.catalog import Catalog
+from lineage.pipeline import load_pipeline
+
+CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--json"]
+
+
+def test_two_resolves_at_once_launch_each_step_once(tmp_path: Path) -> None:
+    root = make_pipeline(tmp_path / "p")
+    # Slow process down so the two resolvers overlap on it for certain.
+    (root / "pause-process").write_text("1.5")
+    procs = [
+        subprocess.Popen(
+            [lineage_bin(), "resolve", *CHAIN],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    for p, (_, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err
+    chains = [json.loads(out)["chain"] for out, _ in outputs]
+    assert [link["run_id"] for link in chains[0]] == [link["run_id"] for link in chains[1]]
+    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+        assert catalog.run_count() == 3  # one load, one process, one train: nothing twice
+    every_action = [link["action"] for chain in chains for link in chain]
+    assert every_action.count("launched") == 3
+    assert every_action.count("reused") == 3
+
+
+def test_a_dead_holders_claim_is_taken_over(tmp_path: Path) -> None:
+    root = make_pipeline(tmp_path / "p")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+        pipeline = load_pipeline(root)
+        assert pipeline is not None
+        key = claims.claim_key("load", "transactions", None, pipeline.code_hash("load"), [])
+        assert catalog.claim(key, "load:transactions", socket.gethostname(), dead.pid)
+        assert not claims.holder_alive(catalog.get_claim(key))
+    done = subprocess.run(
+        [lineage_bin(), "resolve", "--table", "transactions", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [link["action"] for link in json.loads(done.stdout)["chain"]] == ["launched"]
+    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+        assert catalog.get_claim(key) is None  # released after the launch
+
+
+def test_a_live_claim_is_not_taken(tmp_path: Path) -> None:
+    root = make_pipeline(tmp_path / "p")
+    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+        holder = claims.Holder(catalog)
+        other = claims.Holder(catalog)
+        other.pid = os.getppid()  # alive, and not us
+        key = claims.claim_key("train", "lr", None, None, ["xxh128:" + "0" * 32])
+        assert other.try_claim(key, "train:lr")
+        assert not holder.try_claim(key, "train:lr")
+        assert catalog.release_claim(key, other.host, other.pid)
+        assert holder.try_claim(key, "train:lr")
