@@ -16,6 +16,7 @@ from typing import Any
 from lineage import refs, times
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
 from lineage.errors import Ambiguous, NotFound
+from lineage.launch import LOG_NAME
 from lineage.store import Store
 
 Progress = Callable[[int, int], None]  # (objects checked, objects to check)
@@ -263,7 +264,11 @@ def audit(
     seeds = [target.id] if isinstance(target, RunInfo) else s.catalog.producers([target.hash])
     lineage = load_lineage(s.catalog, s.catalog.upstream_closure(seeds))
     roots = [i for i in lineage.order() if not lineage.upstream_of(i)]
-    versions = [DataVersion(lineage.runs[i], lineage.outputs.get(i, [])) for i in roots]
+    # The launcher's log records how a load ran, not what it fetched: it is no data version.
+    versions = [
+        DataVersion(lineage.runs[i], [a for a in lineage.outputs.get(i, []) if a.name != LOG_NAME])
+        for i in roots
+    ]
     result = Audit(target, lineage, versions)
     if verify:
         kinds = {a["hash"]: a["kind"] for a in lineage.artifacts()}

@@ -258,3 +258,42 @@ def test_help_lists_the_commands() -> None:
     for command in ("audit", "impact", "graph"):
         assert f"  {command} " in result.stdout
     assert "--verify" in invoke("audit", "--help").stdout
+
+
+# -- with the launcher ---------------------------------------------------------------------------
+
+
+def test_audit_and_impact_of_a_launched_pipeline_as_a_user_runs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import make_pipeline
+
+    root = make_pipeline(tmp_path / "project")
+    monkeypatch.chdir(root)
+
+    def cli(*args: str) -> str:
+        """Run a command in-process (its steps still run as real subprocesses)."""
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    chain = ("resolve", "--table", "transactions", "--logic", "plain", "--algorithm", "lr")
+    cli(*chain)
+    cli("run", "load", "--table", "transactions")  # the same data
+    reused = json.loads(cli(*chain, "--json"))["chain"]
+    assert [link["action"] for link in reused] == ["reused", "reused", "reused"]
+
+    audit = json.loads(cli("audit", "train:lr", "--json"))
+    (version,) = audit["data_versions"]
+    loads = json.loads(cli("runs", "--step", "load", "--json"))
+    assert version["run_id"] == loads[1]["run_id"]  # the load the model was really made from
+    assert [o["name"] for o in version["outputs"]] == ["data"]  # the launcher's log is no data
+    # The newest load fetched the same data: the process and train runs derive from it too
+    # (new data, a different hash, is the library tests' business: no launches needed there).
+    derived = json.loads(cli("impact", "load:transactions", "--json"))["runs"]
+    assert [r["step"] for r in derived] == ["process", "train"]
+    assert derived[0]["made_from"][0]["via"] == "hash"
+
+    text = cli("audit", "train:lr")
+    assert f"run {loads[1]['run_id'][:8]}" in text.splitlines()[3]
+    assert "  log  " not in text.split("runs on the way")[0]
