@@ -1,7 +1,7 @@
 """Time audit, impact and graph on a large catalog: the walks must stay flat in its size.
 
-    python benchmarks/walks.py --runs 100000            # a fresh SQLite catalog in a temp dir
-    python benchmarks/walks.py --runs 100000 --catalog postgresql+psycopg://...
+    python benchmarks/bench_walks.py --runs 100000   # a fresh SQLite catalog in a temp folder
+    python benchmarks/bench_walks.py --runs 100000 --catalog postgresql+psycopg://...
 
 The catalog holds load -> process -> train chains (one in five loads fetches the same data as
 the one before, so content edges exist too) and one chain 200 runs deep. Rows are written
