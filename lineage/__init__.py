@@ -16,7 +16,10 @@ __all__ = [
     "Filters",
     "LineageError",
     "Store",
+    "audit",
     "current_run",
+    "graph",
+    "impact",
     "resolve",
     "run_step",
     "search",
@@ -28,8 +31,10 @@ if TYPE_CHECKING:
     from lineage.api import resolve, run_step, search, show
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
+    from lineage.graph import graph
     from lineage.run import ActiveRun, current_run, start_run
     from lineage.store import Store
+    from lineage.walks import audit, impact
 
 # Imported on first use, so `import lineage` (and the CLI's start) stays fast.
 _LAZY = {
@@ -44,6 +49,9 @@ _LAZY = {
     "run_step": "lineage.api",
     "search": "lineage.api",
     "show": "lineage.api",
+    "audit": "lineage.walks",
+    "impact": "lineage.walks",
+    "graph": "lineage.graph",
 }
 
 

@@ -1042,6 +1042,118 @@ class Catalog:
         rows = self._read(lambda conn: list(conn.execute(query).mappings()))
         return [_artifact({**row, "name": ""}) for row in rows]
 
+    # -- lineage walks --------------------------------------------------------------------
+
+    def upstream_closure(self, run_ids: Sequence[str]) -> list[str]:
+        """Return these runs and every run upstream of them: one recursive query, any depth."""
+        if not run_ids:
+            return []
+        walk = (
+            sa.select(RUNS.c.id.label("id"))
+            .where(RUNS.c.id.in_(list(run_ids)))
+            .cte("walk", recursive=True)
+        )
+        walk = walk.union(
+            sa.select(UPSTREAM.c.upstream_id).join(walk, UPSTREAM.c.run_id == walk.c.id)
+        )
+        query = sa.select(walk.c.id)
+        return self._read(lambda conn: sorted(conn.execute(query).scalars()))
+
+    def downstream_closure(self, run_ids: Sequence[str], hashes: Sequence[str] = ()) -> list[str]:
+        """Return these runs, the runs that consumed these hashes, and every run made from them.
+
+        A run is downstream of another when it recorded it as upstream, or when it consumed a
+        hash the other produced: a data version is its content, so a run made from an older
+        load whose data hashes alike is derived from the newer load's data too.
+        """
+        if not run_ids and not hashes:
+            return []
+        # Seeds as a UNION of index seeks: an OR of the two made PostgreSQL scan every run.
+        seeds = []
+        if run_ids:
+            seeds.append(sa.select(RUNS.c.id.label("id")).where(RUNS.c.id.in_(list(run_ids))))
+        if hashes:
+            seeds.append(
+                sa.select(INPUTS.c.run_id.label("id")).where(INPUTS.c.hash.in_(list(hashes)))
+            )
+        if len(seeds) > 1:
+            union = sa.union(*seeds).subquery("seeds")
+            seeds = [sa.select(union.c.id)]
+        walk = seeds[0].cte("walk", recursive=True)
+        # Two kinds of edge, but PostgreSQL allows one reference to the recursive table and
+        # SQLite materializes (scans) a UNION ALL of edge tables joined to it. So each walked
+        # run fans out into two rows (n = 0: upstream edges, n = 1: its outputs' consumers)
+        # and each row takes index seeks on one kind of edge.
+        fan = sa.union_all(
+            sa.select(sa.literal_column("0").label("n")),
+            sa.select(sa.literal_column("1").label("n")),
+        ).subquery("fan")
+        child = sa.case((fan.c.n == 0, UPSTREAM.c.run_id), else_=INPUTS.c.run_id)
+        step = (
+            sa.select(child)
+            .select_from(walk)
+            .join(fan, sa.true())
+            .outerjoin(UPSTREAM, sa.and_(fan.c.n == 0, UPSTREAM.c.upstream_id == walk.c.id))
+            .outerjoin(OUTPUTS, sa.and_(fan.c.n == 1, OUTPUTS.c.run_id == walk.c.id))
+            .outerjoin(INPUTS, sa.and_(fan.c.n == 1, INPUTS.c.hash == OUTPUTS.c.hash))
+            .where(child.is_not(None))
+        )
+        walk = walk.union(step)
+        query = sa.select(walk.c.id)
+        return self._read(lambda conn: sorted(conn.execute(query).scalars()))
+
+    def upstream_edges(self, run_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """Return the recorded edges ``(run_id, upstream_id)`` between these runs."""
+        wanted = set(run_ids)
+        edges: list[tuple[str, str]] = []
+        for chunk in _chunks(sorted(wanted), 500):
+            query = sa.select(UPSTREAM.c.run_id, UPSTREAM.c.upstream_id).where(
+                UPSTREAM.c.run_id.in_(chunk)
+            )
+            rows = self._read(lambda conn, q=query: list(conn.execute(q)))
+            edges.extend((run, up) for run, up in rows if up in wanted)
+        return sorted(edges)
+
+    def inputs_of(self, run_ids: Sequence[str]) -> dict[str, list[ArtifactInfo]]:
+        """Return the inputs of many runs at once: ``{run_id: [artifact, ...]}``."""
+        result: dict[str, list[ArtifactInfo]] = {run_id: [] for run_id in run_ids}
+        for chunk in _chunks(list(result), 500):
+            query = (
+                sa.select(INPUTS.c.name, INPUTS.c.run_id, INPUTS.c.source_run_id, ARTIFACTS)
+                .join(ARTIFACTS, ARTIFACTS.c.hash == INPUTS.c.hash)
+                .where(INPUTS.c.run_id.in_(chunk))
+                .order_by(INPUTS.c.run_id, INPUTS.c.name)
+            )
+            for row in self._read(lambda conn, q=query: list(conn.execute(q).mappings())):
+                result[row["run_id"]].append(_artifact(row))
+        return result
+
+    def producers(self, hashes: Sequence[str]) -> list[str]:
+        """Return the ids of the runs that produced any of these hashes."""
+        if not hashes:
+            return []
+        query = sa.select(OUTPUTS.c.run_id).where(OUTPUTS.c.hash.in_(list(hashes))).distinct()
+        return self._read(lambda conn: sorted(conn.execute(query).scalars()))
+
+    def step_counts(self) -> dict[str, int]:
+        """Return how many runs each step has."""
+        query = sa.select(RUNS.c.step, sa.func.count()).group_by(RUNS.c.step).order_by(RUNS.c.step)
+        return dict(self._read(lambda conn: list(conn.execute(query))))
+
+    def step_edges(self) -> dict[tuple[str, str], int]:
+        """Return ``{(upstream step, step): number of recorded run edges}`` over the catalog."""
+        down = RUNS.alias("down")
+        up = RUNS.alias("up")
+        query = (
+            sa.select(up.c.step, down.c.step, sa.func.count())
+            .select_from(UPSTREAM)
+            .join(down, down.c.id == UPSTREAM.c.run_id)
+            .join(up, up.c.id == UPSTREAM.c.upstream_id)
+            .group_by(up.c.step, down.c.step)
+        )
+        rows = self._read(lambda conn: list(conn.execute(query)))
+        return {(a, b): n for a, b, n in rows}
+
     # -- refs -----------------------------------------------------------------------------
 
     def find_by_prefix(self, prefix: str, limit: int = 10) -> list[RunInfo]:

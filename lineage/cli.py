@@ -625,6 +625,237 @@ def run_step(ctx: click.Context, step: str, as_json: bool, **kwargs: Any) -> Non
         click.echo(f"{launched.short_id}  {launched.label}  {launched.status}")
 
 
+# audit, impact, graph
+
+
+def _verify_progress() -> Callable[[int, int], None]:
+    """Return a progress callback ``(done, total)`` drawing a bar once the total is known."""
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = progress_bar(total, "verifying")
+            state["done"] = 0
+        if state["bar"] is not None:
+            state["bar"](done - state["done"])
+        state["done"] = done
+
+    return update
+
+
+def _artifact_line(artifact: Any, verified: dict[str, Any] | None) -> str:
+    """Render ``hash  rows  size  [ok]`` for one artifact (an ArtifactInfo)."""
+    parts = [artifact.hash]
+    if artifact.rows is not None:
+        parts.append(f"{artifact.rows} row" + ("" if artifact.rows == 1 else "s"))
+    parts.append(human_size(artifact.size))
+    if verified is not None and artifact.hash in verified:
+        check = verified[artifact.hash]
+        parts.append(check.status if check.ok else check.status.upper() + f" ({check.detail})")
+    return "  ".join(parts)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref")
+@click.option("--verify", is_flag=True, help="Re-hash every stored object on the way.")
+@click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
+@click.pass_context
+def audit(ctx: click.Context, ref: str, verify: bool, as_json: bool) -> None:
+    """Walk upstream to the data versions of a run.
+
+    Walks from a run (a model) or an artifact to the data versions that produced it. REF is a
+    run ref (train:LogisticRegression, an id prefix) or an artifact hash (xxh128:9a4f..., or
+    a hex prefix). Prints first the answer, the load runs with their retrieval times and data
+    hashes; then every run on the way with its identity, params and code hash, and every
+    artifact with its hash, rows and size. Exit 1 when --verify finds an object corrupt or
+    missing.
+
+    \b
+    Examples:
+      lineage audit train:LogisticRegression
+      lineage audit train:LogisticRegression@2026-11-20 --verify
+      lineage audit xxh128:9a4f0c1d --json
+    """
+    from lineage import times
+    from lineage.errors import StoreError
+    from lineage.walks import audit as audit_lineage
+
+    result = audit_lineage(
+        ref, verify=verify, progress=_verify_progress() if verify else None, **_opts(ctx)
+    )
+    broken = result.broken
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        lineage = result.lineage
+        verified = result.verified
+        if result.run is not None:
+            head = f"{result.run.label} (run {result.run.short_id}, {result.run.status})"
+        else:
+            head = f"artifact {result.target.hash}"
+        click.echo(f"audit of {head}")
+        click.echo(f"\ndata versions ({len(result.data_versions)}):")
+        if not result.data_versions:
+            click.echo("  (none: no run produced it)")
+        for version in result.data_versions:
+            label = f"{version.run.step}:{version.run.value}@{times.format_time(version.run.time)}"
+            if not version.outputs:
+                click.echo(f"  {label}  (no outputs recorded)  run {version.run.short_id}")
+            for i, artifact in enumerate(version.outputs):
+                shown = label if i == 0 else " " * len(label)
+                click.echo(
+                    f"  {shown}  {artifact.name}  {_artifact_line(artifact, verified)}"
+                    + (f"  run {version.run.short_id}" if i == 0 else "")
+                )
+                if artifact.schema:
+                    columns = json.loads(artifact.schema)
+                    listed = ", ".join(f"{c['name']} {c['type']}" for c in columns[:8])
+                    more = f", ... ({len(columns)} columns)" if len(columns) > 8 else ""
+                    click.echo(f"  {' ' * len(label)}  columns: {listed}{more}")
+        if result.run is None and verified is not None:
+            click.echo(f"\nartifact  {_artifact_line(result.target, verified)}")
+        runs = result.runs()
+        click.echo(f"\nruns on the way ({len(runs)}, from the audited run up to the data):")
+        for run in runs:
+            click.echo(f"  {run.label}  {run.short_id}  {run.status}")
+            if run.code_hash or run.git_commit:
+                git = f"  git {run.git_commit[:12]}" if run.git_commit else ""
+                dirty = " (dirty)" if run.git_dirty else ""
+                click.echo(f"    code    {run.code_hash or '-'}{git}{dirty}")
+            if run.params:
+                params = " ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
+                click.echo(f"    params  {params}")
+            for artifact in lineage.inputs.get(run.id, []):
+                source = lineage.runs.get(artifact.source_run_id or "")
+                origin = f"  from {source.label}" if source else ""
+                click.echo(
+                    f"    in      {artifact.name}  {_artifact_line(artifact, verified)}{origin}"
+                )
+            for artifact in lineage.outputs.get(run.id, []):
+                click.echo(f"    out     {artifact.name}  {_artifact_line(artifact, verified)}")
+        if verified is not None and not broken:
+            click.echo(f"\nverified: all {len(verified)} objects on the way are intact")
+    if broken:
+        listed = ", ".join(f"{v.hash} ({v.status})" for v in broken[:3])
+        raise StoreError(
+            f"{len(broken)} of {len(result.verified or {})} objects on the way are corrupt or "
+            f"missing: {listed}; run `lineage verify` for the whole store"
+        )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print the impact as JSON.")
+@click.pass_context
+def impact(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Walk downstream: what was derived from it.
+
+    Lists every run and artifact derived from a run or a data version. REF is a run ref
+    (load:transactions, an id prefix) or an artifact hash (xxh128:9a4f..., or a hex prefix).
+    A run is derived from another when it was made from it, or when it consumed data it
+    produced (the same hash): the answer to "what must be retrained?".
+
+    \b
+    Examples:
+      lineage impact load:transactions
+      lineage impact load:transactions@2026-11-20 --json
+      lineage impact xxh128:9a4f0c1d
+    """
+    from lineage import times
+    from lineage.catalog import RunInfo
+    from lineage.walks import impact as impact_lineage
+
+    result = impact_lineage(ref, catalog=_opts(ctx)["catalog"])
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    target = result.target
+    head = f"{target.label} (run {target.short_id})" if isinstance(target, RunInfo) else target.hash
+    runs = result.runs()
+    artifacts = result.artifacts()
+    click.echo(f"impact of {head}: {len(runs)} runs and {len(artifacts)} artifacts derived")
+    if not runs:
+        return
+    lineage = result.lineage
+    click.echo("\nlast in line (nothing was made from them):")
+    for run in result.leaves():
+        click.echo(f"  {run.label}  {run.short_id}  {run.status}")
+    click.echo("\nruns:")
+    echo_table(
+        ["  RUN", "STEP", "VALUE", "TIME", "STATUS", "MADE FROM"],
+        [
+            [
+                "  " + run.short_id,
+                run.step,
+                run.value,
+                times.format_time(run.time),
+                run.status,
+                " ".join(_made_from(link, lineage) for link in result.made_from(run.id)),
+            ]
+            for run in runs
+        ],
+    )
+    click.echo("\nartifacts:")
+    echo_table(
+        ["  HASH", "NAME", "KIND", "ROWS", "SIZE", "PRODUCED BY"],
+        [
+            [
+                "  " + a["hash"],
+                ",".join(a["names"]),
+                a["kind"],
+                "" if a.get("rows") is None else a["rows"],
+                human_size(a["size"]),
+                " ".join(lineage.runs[r].short_id for r in a["produced_by"]),
+            ]
+            for a in artifacts
+        ],
+    )
+
+
+def _made_from(link: dict[str, str], lineage: Any) -> str:
+    """Render one link of a derived run: ``3f2a9c1d``, or ``3f2a9c1d(same data)``."""
+    if "run_id" not in link:
+        return short_hash(link["hash"])
+    short = lineage.runs[link["run_id"]].short_id
+    return short if link["via"] == "upstream" else f"{short}(same data)"
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("ref", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="An indented tree, a mermaid flowchart, or graphviz dot.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print nodes and edges as JSON.")
+@click.pass_context
+def graph(ctx: click.Context, ref: str | None, fmt: str, as_json: bool) -> None:
+    """Draw the lineage graph (text, mermaid, dot).
+
+    Draws the lineage around a run or an artifact, or without REF the catalog's steps. Around
+    a run: its upstream and downstream runs and their artifacts, edges labelled by
+    output and input names. Without REF: the steps with their run counts, edges from the
+    recorded runs and from lineage.toml's `after`.
+
+    \b
+    Examples:
+      lineage graph
+      lineage graph train:LogisticRegression
+      lineage graph load:transactions --format mermaid
+      lineage graph 3f2a9c --format dot | dot -Tsvg -o lineage.svg
+    """
+    from lineage.graph import graph as lineage_graph
+
+    drawn = lineage_graph(ref, catalog=_opts(ctx)["catalog"])
+    if as_json:
+        echo_json(drawn.to_dict())
+        return
+    click.echo(drawn.render(fmt))
+
+
 # -- team commands (info) ---------------------------------------------------------------------
 
 
