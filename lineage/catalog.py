@@ -1285,26 +1285,14 @@ class Catalog:
             found.extend(self.inputs(run_id))
         return found
 
-    def upstream_closure(self, run_id: str) -> list[str]:
-        """Return ``run_id`` and every run upstream of it, transitively (nearest first)."""
-        return self._walk([run_id], UPSTREAM.c.run_id, UPSTREAM.c.upstream_id)
+    def dependents_closure(self, run_ids: Sequence[str]) -> list[str]:
+        """Return the runs and every run whose records depend on them, transitively.
 
-    def downstream_closure(self, run_ids: Sequence[str]) -> list[str]:
-        """Return the runs and every run that depends on them, transitively.
-
-        A run depends on another when it lists it as upstream or consumed one of its outputs.
+        A run depends on another when it lists it as upstream or consumed one of its outputs
+        from it. Unlike ``downstream_closure`` this follows records only, not equal content:
+        what ``rm`` must remove with a run, and no more.
         """
-
         return self._read(lambda conn: _closure(conn, list(run_ids), _dependents_step))
-
-    def _walk(self, start: list[str], from_: Any, to: Any) -> list[str]:
-        def step(conn: Connection, frontier: list[str]) -> set[str]:
-            found: set[str] = set()
-            for chunk in _chunks(frontier, 500):
-                found.update(conn.execute(sa.select(to).where(from_.in_(chunk))).scalars())
-            return found
-
-        return self._read(lambda conn: _closure(conn, start, step))
 
     def delete_runs(self, run_ids: Sequence[str]) -> int:
         """Delete runs with their params, metrics, tags and edges, in one transaction.

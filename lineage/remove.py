@@ -35,7 +35,7 @@ def plan_remove(catalog: Catalog, ref: str, *, cascade: bool = False) -> RemoveP
 
     liveness.reap(catalog)
     target = catalog.resolve(ref)
-    ids = catalog.downstream_closure([target.id])
+    ids = catalog.dependents_closure([target.id])
     runs = catalog.get_runs(ids, details=False)
     plan = RemovePlan(target, runs)
     if plan.dependents and not cascade:

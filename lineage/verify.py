@@ -129,7 +129,7 @@ def _targets(catalog: Catalog, run_id: str | None) -> dict[str, Target]:
         for artifact in catalog.artifact_rows():
             targets[artifact.hash] = Target(artifact.hash, artifact.size, artifact.kind)
     else:
-        for artifact in catalog.edges_of_runs(catalog.upstream_closure(run_id)):
+        for artifact in catalog.edges_of_runs(catalog.upstream_closure([run_id])):
             targets.setdefault(artifact.hash, Target(artifact.hash, artifact.size, artifact.kind))
     for hash_, run_ids in catalog.artifact_referrers(list(targets)).items():
         if hash_ in targets:

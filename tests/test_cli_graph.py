@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import invoke, run_cli
 
 import lineage
 from lineage.cli import human_size
 from lineage.run import ActiveRun, open_session
+from tests.conftest import invoke, run_cli
 
 DAY1 = "2026-11-20T10:00:00Z"
 DAY2 = "2026-11-21T10:00:00Z"
@@ -266,7 +266,7 @@ def test_help_lists_the_commands() -> None:
 def test_audit_and_impact_of_a_launched_pipeline_as_a_user_runs_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines import make_pipeline
+    from tests.pipelines import make_pipeline
 
     root = make_pipeline(tmp_path / "project")
     monkeypatch.chdir(root)

@@ -103,3 +103,21 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path) -> None:
     consumed = next(i["hash"] for i in features["inputs"] if i["name"] == "data")
     assert consumed == data_hash
     assert load["time"] == changed[0]["time"]
+
+    # The audit of the model names the load run, its retrieval time and its data hash.
+    audit = json.loads(
+        run_cli("audit", "train:LogisticRegression", "--json", cwd=root, check=True).stdout
+    )
+    (version,) = audit["data_versions"]
+    assert (version["run_id"], version["time"]) == (changed[0]["run_id"], changed[0]["time"])
+    assert {"name": "data", "hash": data_hash} in [
+        {"name": o["name"], "hash": o["hash"]} for o in version["outputs"]
+    ]
+    human = run_cli("audit", "train:LogisticRegression", "--verify", cwd=root, check=True).stdout
+    assert data_hash in human
+    # Impact of the load: every process and train run made from its data version.
+    impact = json.loads(
+        run_cli("impact", changed[0]["run_id"], "--json", cwd=root, check=True).stdout
+    )
+    derived = {r["run_id"] for r in impact["runs"]}
+    assert {changed[1]["run_id"], changed[2]["run_id"], tidy[1]["run_id"]} <= derived
