@@ -130,9 +130,9 @@ def fill(catalog: Catalog, runs: int, codes: dict[str, str | None]) -> None:
             if len(rows["runs"]) >= BATCH:
                 flush()
         flush()
-    if catalog.is_sqlite:
-        with catalog.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    # Statistics, as a live catalog has them (PostgreSQL's autovacuum, SQLite's ANALYZE).
+    with catalog.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 def hand_written(catalog: Catalog, codes: dict[str, str | None]) -> list[str]:
@@ -213,6 +213,8 @@ def main() -> None:
                     from sqlmodel import SQLModel
 
                     SQLModel.metadata.drop_all(scratch.engine)
+                    with scratch.engine.begin() as conn:  # so init creates the schema anew
+                        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
             make_project(root, url)
             run_module._sessions.clear()
             session = run_module.open_session(url, start=root, required=True, create=False)
