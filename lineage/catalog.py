@@ -1527,7 +1527,10 @@ def _insert_ignore(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]
                 inserted += conn.execute(table.insert(), row).rowcount
         return inserted
     if len(rows) == 1:
-        return conn.execute(insert(table).values(**rows[0]).on_conflict_do_nothing()).rowcount
+        # RETURNING, not rowcount: psycopg reports -1 for this statement.
+        key = next(iter(table.primary_key.columns))
+        statement = insert(table).values(**rows[0]).on_conflict_do_nothing().returning(key)
+        return len(conn.execute(statement).all())
     return conn.execute(insert(table).on_conflict_do_nothing(), rows).rowcount
 
 

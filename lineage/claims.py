@@ -64,6 +64,8 @@ class Holder:
             current = self.catalog.get_claim(key)
             if current is None:
                 continue  # released in between: try again
+            if (current["host"], current["pid"]) == (self.host, self.pid):
+                return True  # ours already: never wait on ourselves
             if holder_alive(current):
                 return False
             # Its holder died: drop its claim (only if still the same holder) and retry.

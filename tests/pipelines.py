@@ -95,7 +95,14 @@ params = { C = { type = "float", default = 1.0 } }
 """
 
 
-def make_pipeline(root: Path, toml: str = TOML, extra_steps: dict[str, str] | None = None) -> Path:
+def make_pipeline(
+    root: Path,
+    toml: str = TOML,
+    extra_steps: dict[str, str] | None = None,
+    *,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> Path:
     """Write a small pipeline with its step scripts and data into ``root``; init the project."""
     (root / "steps").mkdir(parents=True, exist_ok=True)
     (root / "data").mkdir(exist_ok=True)
@@ -105,5 +112,5 @@ def make_pipeline(root: Path, toml: str = TOML, extra_steps: dict[str, str] | No
     (root / "lineage.toml").write_text(textwrap.dedent(toml).lstrip())
     (root / "data" / "transactions.txt").write_text("1 2 3\n")
     (root / "data" / "customers.txt").write_text("10 20\n")
-    api.init(root)
+    api.init(root, catalog=catalog, store=store)
     return root

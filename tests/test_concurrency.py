@@ -18,14 +18,16 @@ from tests.pipelines import make_pipeline
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--json"]
 
 
-def test_two_resolves_at_once_launch_each_step_once(tmp_path: Path) -> None:
-    root = make_pipeline(tmp_path / "p")
+def test_two_resolves_at_once_launch_each_step_once(tmp_path: Path, catalog_url: str) -> None:
+    root = make_pipeline(tmp_path / "p", catalog=catalog_url)
     # Slow process down so the two resolvers overlap on it for certain.
     (root / "pause-process").write_text("1.5")
+    env = {**os.environ, "LINEAGE_CATALOG_URL": catalog_url}
     procs = [
         subprocess.Popen(
             [lineage_bin(), "resolve", *CHAIN],
             cwd=root,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -37,18 +39,18 @@ def test_two_resolves_at_once_launch_each_step_once(tmp_path: Path) -> None:
         assert p.returncode == 0, err
     chains = [json.loads(out)["chain"] for out, _ in outputs]
     assert [link["run_id"] for link in chains[0]] == [link["run_id"] for link in chains[1]]
-    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+    with Catalog(catalog_url) as catalog:
         assert catalog.run_count() == 3  # one load, one process, one train: nothing twice
     every_action = [link["action"] for chain in chains for link in chain]
     assert every_action.count("launched") == 3
     assert every_action.count("reused") == 3
 
 
-def test_a_dead_holders_claim_is_taken_over(tmp_path: Path) -> None:
-    root = make_pipeline(tmp_path / "p")
+def test_a_dead_holders_claim_is_taken_over(tmp_path: Path, catalog_url: str) -> None:
+    root = make_pipeline(tmp_path / "p", catalog=catalog_url)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+    with Catalog(catalog_url) as catalog:
         pipeline = load_pipeline(root)
         assert pipeline is not None
         key = claims.claim_key("load", "transactions", None, pipeline.code_hash("load"), [])
@@ -57,19 +59,19 @@ def test_a_dead_holders_claim_is_taken_over(tmp_path: Path) -> None:
     done = subprocess.run(
         [lineage_bin(), "resolve", "--table", "transactions", "--json"],
         cwd=root,
+        env={**os.environ, "LINEAGE_CATALOG_URL": catalog_url},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert [link["action"] for link in json.loads(done.stdout)["chain"]] == ["launched"]
-    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+    with Catalog(catalog_url) as catalog:
         assert catalog.get_claim(key) is None  # released after the launch
 
 
-def test_a_live_claim_is_not_taken(tmp_path: Path) -> None:
-    root = make_pipeline(tmp_path / "p")
-    with Catalog(f"sqlite:///{root / '.lineage' / 'catalog.db'}") as catalog:
+def test_a_live_claim_is_not_taken(catalog_url: str) -> None:
+    with Catalog(catalog_url, create=True) as catalog:
         holder = claims.Holder(catalog)
         other = claims.Holder(catalog)
         other.pid = os.getppid()  # alive, and not us

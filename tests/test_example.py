@@ -8,13 +8,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, run_cli
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "LogisticRegression"]
 
 
-def resolve(root: Path, *extra: str) -> list[dict]:
-    done = run_cli("resolve", *CHAIN, *extra, "--json", cwd=root, check=True)
+def resolve(root: Path, env: dict[str, str], *extra: str) -> list[dict]:
+    done = run_cli("resolve", *CHAIN, *extra, "--json", cwd=root, env=env, check=True)
     return json.loads(done.stdout)["chain"]
 
 
@@ -30,41 +32,56 @@ def test_the_example_is_the_one_under_examples() -> None:
     assert Path("lineage.toml") in example_files()
 
 
-def test_acceptance_on_the_example_pipeline(tmp_path: Path) -> None:
+@pytest.fixture(params=["local", "postgresql+s3"])
+def backend(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Where the catalog and store live: the embedded defaults, or a team's servers."""
+    if request.param == "local":
+        return {}
+    bucket = request.getfixturevalue("s3_bucket")
+    return {
+        "LINEAGE_CATALOG_URL": request.getfixturevalue("postgres_url"),
+        "LINEAGE_STORE_URL": f"{bucket}/lineage",
+    }
+
+
+def test_acceptance_on_the_example_pipeline(tmp_path: Path, backend: dict[str, str]) -> None:
+    env = backend
     root = tmp_path / "demo"
-    init = run_cli("init", "--example", str(root), check=True)
+    init = run_cli("init", "--example", str(root), env=env, check=True)
     assert "wrote    lineage.toml" in init.stdout
 
     # 1. Three steps launched, a model stored.
-    first = resolve(root)
+    first = resolve(root, env)
     assert actions(first) == ["launched", "launched", "launched"]
-    model = run_cli("show", first[2]["run_id"], "--json", cwd=root, check=True)
+    model = run_cli("show", first[2]["run_id"], "--json", cwd=root, env=env, check=True)
     outputs = {o["name"]: o for o in json.loads(model.stdout)["outputs"]}
     assert "model.pkl" in outputs
     assert json.loads(model.stdout)["metrics"]["auc"] > 0.6
 
     # 2. The same command again: all reused, nothing launched, quickly.
     started = time.monotonic()
-    again = resolve(root)
+    again = resolve(root, env)
     elapsed = time.monotonic() - started
     assert actions(again) == ["reused", "reused", "reused"]
     assert [a["run_id"] for a in again] == [f["run_id"] for f in first]
     assert elapsed < 10  # generous for a loaded CI machine; benchmarks hold the real figure
 
     # 3. The same data fetched again: process and train reused. New data: both launched.
-    run_cli("run", "load", "--table", "transactions", cwd=root, check=True)
-    same = resolve(root)
+    run_cli("run", "load", "--table", "transactions", cwd=root, env=env, check=True)
+    same = resolve(root, env)
     assert actions(same) == ["reused", "reused", "reused"]
     assert same[0]["run_id"] != first[0]["run_id"]
     assert [s["run_id"] for s in same[1:]] == [f["run_id"] for f in first[1:]]
-    subprocess.run([sys.executable, "steps/source.py", "--add", "150"], cwd=root, check=True)
-    new = resolve(root, "--rerun", "load")
+    subprocess.run(
+        [sys.executable, "steps/source.py", "--add", "150"], cwd=root, env=env, check=True
+    )
+    new = resolve(root, env, "--rerun", "load")
     assert actions(new) == ["launched", "launched", "launched"]
 
     # 4. An edit that leaves the output byte-identical: process re-runs, train is reused.
     script = root / "steps" / "process.py"
     script.write_text(script.read_text() + "\n# tidy-up: same features\n")
-    tidy = resolve(root)
+    tidy = resolve(root, env)
     assert actions(tidy) == ["reused", "launched", "reused"]
     assert tidy[2]["run_id"] == new[2]["run_id"]
     # An edit that computes something else: process and train re-run.
@@ -73,13 +90,15 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path) -> None:
             "columns[name] = column", "columns[name] = pc.multiply(column, 3.0)"
         )
     )
-    changed = resolve(root)
+    changed = resolve(root, env)
     assert actions(changed) == ["reused", "launched", "launched"]
 
     # 5. Search by type and date; audit names the load run, its time and data hash.
     today = time.strftime("%Y-%m-%d", time.gmtime())
     runs = json.loads(
-        run_cli("runs", "--logic", "plain", "--on", today, "--json", cwd=root, check=True).stdout
+        run_cli(
+            "runs", "--logic", "plain", "--on", today, "--json", cwd=root, env=env, check=True
+        ).stdout
     )
     # The process runs with logic=plain, newest first, and the train runs made from them.
     process_runs = [r["run_id"] for r in runs if r["step"] == "process"]
@@ -91,14 +110,16 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path) -> None:
     ]
     assert {r["step"] for r in runs} == {"process", "train"}
     assert changed[2]["run_id"] in {r["run_id"] for r in runs}
-    load = json.loads(run_cli("show", changed[0]["run_id"], "--json", cwd=root, check=True).stdout)
+    load = json.loads(
+        run_cli("show", changed[0]["run_id"], "--json", cwd=root, env=env, check=True).stdout
+    )
     data_hash = next(o["hash"] for o in load["outputs"] if o["name"] == "data")
     train = json.loads(
-        run_cli("show", "train:LogisticRegression", "--json", cwd=root, check=True).stdout
+        run_cli("show", "train:LogisticRegression", "--json", cwd=root, env=env, check=True).stdout
     )
     assert train["run_id"] == changed[2]["run_id"]
     features = json.loads(
-        run_cli("show", changed[1]["run_id"], "--json", cwd=root, check=True).stdout
+        run_cli("show", changed[1]["run_id"], "--json", cwd=root, env=env, check=True).stdout
     )
     consumed = next(i["hash"] for i in features["inputs"] if i["name"] == "data")
     assert consumed == data_hash
@@ -106,18 +127,20 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path) -> None:
 
     # The audit of the model names the load run, its retrieval time and its data hash.
     audit = json.loads(
-        run_cli("audit", "train:LogisticRegression", "--json", cwd=root, check=True).stdout
+        run_cli("audit", "train:LogisticRegression", "--json", cwd=root, env=env, check=True).stdout
     )
     (version,) = audit["data_versions"]
     assert (version["run_id"], version["time"]) == (changed[0]["run_id"], changed[0]["time"])
     assert {"name": "data", "hash": data_hash} in [
         {"name": o["name"], "hash": o["hash"]} for o in version["outputs"]
     ]
-    human = run_cli("audit", "train:LogisticRegression", "--verify", cwd=root, check=True).stdout
+    human = run_cli(
+        "audit", "train:LogisticRegression", "--verify", cwd=root, env=env, check=True
+    ).stdout
     assert data_hash in human
     # Impact of the load: every process and train run made from its data version.
     impact = json.loads(
-        run_cli("impact", changed[0]["run_id"], "--json", cwd=root, check=True).stdout
+        run_cli("impact", changed[0]["run_id"], "--json", cwd=root, env=env, check=True).stdout
     )
     derived = {r["run_id"] for r in impact["runs"]}
     assert {changed[1]["run_id"], changed[2]["run_id"], tidy[1]["run_id"]} <= derived

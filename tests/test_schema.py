@@ -1,7 +1,7 @@
 """Schema revisions: a catalog of the first schema opens with today's code, every row intact.
 
-The backends are one parametrized fixture: to run the same tests on PostgreSQL, add
-"postgres" to BACKENDS once conftest provides a ``postgres_url`` fixture (an empty database).
+The backends are one parametrized fixture: a copy of the fixture file, the same rows rebuilt
+into a fresh SQLite file, and the same rows in a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ V1_TABLES = (
     "upstream",
     "lineage_meta",
 )
-BACKENDS = ["sqlite-file", "sqlite-rebuilt"]
+BACKENDS = ["sqlite-file", "sqlite-rebuilt", "postgres"]
 
 
 def fixture_rows() -> dict[str, list[tuple[Any, ...]]]:
