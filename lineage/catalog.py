@@ -1175,18 +1175,22 @@ class Catalog:
         ref = refs.parse_ref(text)
         if isinstance(ref, refs.IdRef):
             matches = self.find_by_prefix(ref.prefix, limit=5)
-            if not matches:
+            if not matches and self.has_step(text.strip()):
+                # An all-hex word such as "cafe" is also a step name: no id starts with it.
+                ref = refs.IdentityRef(text.strip())
+            elif not matches:
                 raise NotFound(
                     f"no run matches {text!r}: give an id prefix from `lineage runs` or a ref "
                     "such as process:plain"
                 )
-            if len(matches) > 1:
+            elif len(matches) > 1:
                 listed = ", ".join(m.short_id for m in matches[:4])
                 more = ", ..." if len(matches) > 4 else ""
                 raise Ambiguous(
                     f"{text!r} matches more than one run ({listed}{more}): give more of the id"
                 )
-            return self.get_run(matches[0].id)
+            else:
+                return self.get_run(matches[0].id)
         run = self.newest(ref.step, ref.value, window=ref.window, status="finished") or self.newest(
             ref.step, ref.value, window=ref.window, status=None
         )

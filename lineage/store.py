@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import hashing
-from lineage.errors import FileError, InvalidName, NotFound, StoreError
+from lineage.errors import FileError, InvalidName, LineageError, NotFound, StoreError
 from lineage.project import mask_url
 
 if TYPE_CHECKING:
@@ -268,18 +268,25 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def open(self, hash_: str) -> BinaryIO:
-        """Open the object of ``hash_`` for reading."""
-        path = self.path(hash_)
+    @contextmanager
+    def _reading(self, hash_: str) -> Iterator[None]:
+        """Turn a failed read of an object into NotFound (missing) or one StoreError line."""
         try:
-            return self.fs.open(path, "rb")
+            yield
         except FileNotFoundError:
             raise NotFound(
                 f"object {hash_} is missing from the store {self.masked_url!r}: "
                 "run `lineage verify`"
             ) from None
+        except LineageError:
+            raise
         except Exception as error:
             raise self._failure("read from", error) from None
+
+    def open(self, hash_: str) -> BinaryIO:
+        """Open the object of ``hash_`` for reading."""
+        with self._reading(hash_):
+            return self.fs.open(self.path(hash_), "rb")
 
     def read_bytes(self, hash_: str) -> bytes:
         """Return the whole content of a (small) object."""
@@ -339,15 +346,8 @@ class Store:
         return hashing.format_hash(hasher.hexdigest())
 
     def _download(self, hash_: str, tmp: str, progress: Progress | None) -> None:
-        try:
+        with self._reading(hash_):
             self.fs.get_file(self.path(hash_), tmp, callback=_relay(progress))
-        except FileNotFoundError:
-            raise NotFound(
-                f"object {hash_} is missing from the store {self.masked_url!r}: "
-                "run `lineage verify`"
-            ) from None
-        except Exception as error:
-            raise self._failure("read from", error) from None
 
     def get_folder(
         self, hash_: str, target: str | os.PathLike[str], progress: Progress | None = None

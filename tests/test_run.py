@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -316,3 +317,13 @@ def test_declared_param_of_the_wrong_type_or_unknown_is_refused(pipeline: Path) 
     with pytest.raises(UsageError, match=r"step 'train' has no parameter 'gamma'"):
         lineage.start_run("train", algorithm="lr", params={"gamma": 1})
     assert lineage.search() == []
+
+
+def test_a_step_named_like_a_hex_prefix_is_found_by_its_name(project: Path) -> None:
+    from tests.conftest import invoke
+
+    with lineage.start_run("cafe", order="latte") as run:
+        pass
+    result = invoke("show", "cafe", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["run_id"] == run.id
