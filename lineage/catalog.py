@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from lineage import models, times
 from lineage.errors import Ambiguous, CatalogError, NotFound, Refused
+from lineage.pipeline import param_text
 from lineage.project import mask_url
 
 RUNS = models.Run.__table__
@@ -500,7 +501,7 @@ class Catalog:
 
         self._write(work)
         info = RunInfo(**{k: v for k, v in row.items()})
-        info.params = {k: _param_text(v) for k, v in (params or {}).items()}
+        info.params = {k: param_text(v) for k, v in (params or {}).items()}
         return info
 
     def end_run(
@@ -1559,16 +1560,8 @@ def _reason(error: BaseException) -> str:
     return mask_url(text[0]) if text else type(error).__name__
 
 
-def _param_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-
-
 def _param_rows(run_id: str, params: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"run_id": run_id, "name": k, "value": _param_text(v)} for k, v in params.items()]
+    return [{"run_id": run_id, "name": k, "value": param_text(v)} for k, v in params.items()]
 
 
 def _run_from_row(row: Any) -> RunInfo:

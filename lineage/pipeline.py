@@ -86,14 +86,14 @@ class Step:
         """Substitute ``{key}`` and ``{param}`` into the command, each shell-quoted."""
         if not self.command:
             raise UsageError(f"step {self.name!r} has no command in {PIPELINE_FILE}: add one")
-        values = {self.key: value, **{k: _param_text(v) for k, v in params.items()}}
+        values = {self.key: value, **{k: param_text(v) for k, v in params.items()}}
         return _PLACEHOLDER.sub(lambda m: shlex.quote(str(values[m[1]])), self.command)
 
 
 def params_hash(params: dict[str, Any]) -> str:
     """Return the hash of a step's resolved parameters, as the resolver compares them."""
     canonical = json.dumps(
-        {k: _param_text(v) for k, v in sorted(params.items())}, separators=(",", ":")
+        {k: param_text(v) for k, v in sorted(params.items())}, separators=(",", ":")
     )
     return hashing.hash_bytes(canonical.encode())
 
@@ -417,7 +417,10 @@ def _convert(kind: str, raw: Any) -> Any:
     return str(raw)
 
 
-def _param_text(value: Any) -> str:
+def param_text(value: Any) -> str:
+    """Return a parameter as the catalog stores it and the resolver hashes it."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
