@@ -70,3 +70,7 @@ class FileError(LineageError):
 
 class Refused(LineageError):
     """An operation would break recorded lineage (a run others depend on); nothing changed."""
+
+
+class InterchangeError(LineageError):
+    """Another tool cannot be reached or read: an MLflow store, an OpenLineage endpoint."""
