@@ -23,11 +23,14 @@ from typing import Any
 from lineage import pipeline as pipeline_mod
 from lineage.catalog import RunInfo
 from lineage.errors import StepFailed
+from lineage.interchange import spool
 from lineage.project import CATALOG_ENV, PROJECT_ENV, STORE_ENV
 from lineage.run import RUN_ID_ENV, Session, _user, git_state
 
 LOG_NAME = "log"
 TAIL_LINES = 15
+# The tag on a launched run naming the resolve that launched it (an id per resolve).
+RESOLVE_TAG = "lineage.resolve"
 
 Output = Callable[[str, str], None]  # (run label, line)
 
@@ -69,12 +72,18 @@ def create_run(
     params: dict[str, Any],
     upstream: Sequence[str],
     code_hash: str | None,
+    *,
+    resolve_id: str | None = None,
 ) -> RunInfo:
-    """Record a ``running`` run of ``step`` for the launcher, with its command and code version."""
+    """Record a ``running`` run of ``step`` for the launcher, with its command and code version.
+
+    ``resolve_id`` names the resolve that launches it (the tag ``lineage.resolve``), so an
+    OpenLineage export can say which resolve a run belongs to.
+    """
     spec = pipeline.step(step)
     command = spec.render_command(value, params)
     commit, dirty = git_state(session.project.root)
-    return session.catalog.start_run(
+    run = session.catalog.start_run(
         step,
         spec.key,
         value,
@@ -88,7 +97,10 @@ def create_run(
         user=_user(),
         pid=os.getpid(),
         upstream=list(upstream),
+        tags={RESOLVE_TAG: resolve_id} if resolve_id else None,
     )
+    spool.emit(session, run.id, ended=False)
+    return run
 
 
 def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> Launch:
@@ -173,6 +185,7 @@ def _record_end(
     if current.status == "failed" and status == "finished":
         status = "failed"
     session.catalog.end_run(run.id, status, exit_code=exit_code, error=error)
+    spool.emit(session, run.id, ended=True)
 
 
 def failure_message(launch: Launch) -> str:

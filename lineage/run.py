@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from lineage import times
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
 from lineage.errors import Ambiguous, NotFound, UsageError
+from lineage.interchange import spool
 from lineage.project import Project, load_project
 from lineage.store import Store, check_name
 
@@ -207,6 +208,8 @@ class ActiveRun:
             tags=self._tags,
         )
         self._clear()
+        if not self.launched:  # the launcher emits the end of its own runs
+            spool.emit(self._session, self.id, ended=True)
 
     def flush(self) -> None:
         """Write buffered params, metrics and tags now."""
@@ -483,6 +486,7 @@ def start_run(
         pid=os.getpid(),
         upstream=upstream_ids,
     )
+    spool.emit(session, info.id, ended=False)
     return ActiveRun(session, info, launched=False)
 
 

@@ -42,6 +42,7 @@ from typing import IO, Any
 from lineage import times
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
 from lineage.errors import FileError, InterchangeError
+from lineage.launch import RESOLVE_TAG
 
 SPEC_VERSION = "2-0-2"
 SCHEMA_URL = f"https://openlineage.io/spec/{SPEC_VERSION}/OpenLineage.json#/$defs/RunEvent"
@@ -61,8 +62,6 @@ FACET_VERSIONS = {
     "OutputStatisticsOutputDatasetFacet": "1-0-2",
 }
 END_TYPES = {"finished": "COMPLETE", "failed": "FAIL", "killed": "ABORT"}
-# The tag the resolver leaves on the runs it launches: the id of that resolve.
-RESOLVE_TAG = "lineage.resolve"
 RESOLVE_JOB = "resolve"
 PAGE = 1000
 # Fixed, so ids that are not hex (none lineage makes) still map to the same UUID everywhere.
