@@ -89,10 +89,15 @@ def facet_url(name: str) -> str:
     return f"{FACETS_URL}/{FACET_VERSIONS[name]}/{name}.json#/$defs/{name}"
 
 
+_FACET_URLS = {name: facet_url(name) for name in FACET_VERSIONS}
+
+
 def run_uuid(run_id: str) -> str:
     """Return the OpenLineage runId of a run: its id as a UUID (uuid5 for a non-hex id)."""
     if _HEX32.match(run_id):
-        return str(uuid.UUID(hex=run_id))
+        # What str(uuid.UUID(hex=run_id)) gives, a tenth of the cost: it runs 4M times at 1M runs.
+        h = run_id
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     return str(uuid.uuid5(_RUN_NAMESPACE, run_id))
 
 
@@ -187,15 +192,12 @@ def load_records(catalog: Catalog, runs: Sequence[RunInfo]) -> list[RunRecord]:
 
 def start_event(record: RunRecord, settings: Settings) -> dict[str, Any]:
     """Return the START event of a run: its facets and the inputs it had recorded."""
-    return _event("START", record.run.started_at, record, settings, outputs=False)
+    return run_events(record, settings)[0]
 
 
 def end_event(record: RunRecord, settings: Settings) -> dict[str, Any] | None:
     """Return the COMPLETE, FAIL or ABORT event of a run that ended; None while it runs."""
-    kind = END_TYPES.get(record.run.status)
-    if kind is None:
-        return None
-    return _event(kind, end_time(record.run), record, settings, outputs=True)
+    return run_events(record, settings)[1]
 
 
 def end_time(run: RunInfo) -> datetime:
@@ -203,32 +205,64 @@ def end_time(run: RunInfo) -> datetime:
     return run.ended_at or run.heartbeat_at or run.started_at
 
 
-def _event(
-    kind: str, moment: datetime, record: RunRecord, settings: Settings, *, outputs: bool
-) -> dict[str, Any]:
+def run_events(
+    record: RunRecord, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Return a run's START event and its end event (None while it runs).
+
+    Both share the run's facets, job and inputs (built once: an export makes two million
+    events at a million runs); the end adds the outputs, and ``errorMessage`` on a FAIL.
+    """
     run = record.run
-    event: dict[str, Any] = {
-        "eventTime": times.format_precise(moment),
+    run_id = run_uuid(run.id)
+    facets = _run_facets(record, settings)
+    job = {
+        "namespace": settings.namespace,
+        "name": job_name(run.step, run.value),
+        "facets": _job_facets(run, settings),
+    }
+    inputs = [_input(a, record, settings) for a in record.inputs]
+    start = {
+        "eventTime": times.format_precise(run.started_at),
+        "producer": producer(),
+        "schemaURL": SCHEMA_URL,
+        "eventType": "START",
+        "run": {"runId": run_id, "facets": facets},
+        "job": job,
+        "inputs": inputs,
+        "outputs": [],
+    }
+    kind = END_TYPES.get(run.status)
+    if kind is None:
+        return start, None
+    if kind == "FAIL":
+        facets = {
+            **facets,
+            "errorMessage": _facet(
+                "ErrorMessageRunFacet",
+                message=run.error or f"run ended {run.status}",
+                # A launched step is a shell command; a run of the SDK is Python.
+                programmingLanguage="shell" if run.command else "python",
+            ),
+        }
+    end = {
+        "eventTime": times.format_precise(end_time(run)),
         "producer": producer(),
         "schemaURL": SCHEMA_URL,
         "eventType": kind,
-        "run": {"runId": run_uuid(run.id), "facets": _run_facets(record, settings, kind)},
-        "job": {
-            "namespace": settings.namespace,
-            "name": job_name(run.step, run.value),
-            "facets": _job_facets(run, settings),
-        },
-        "inputs": [_input(a, record, settings) for a in record.inputs],
-        "outputs": [_output(a, run, settings) for a in record.outputs] if outputs else [],
+        "run": {"runId": run_id, "facets": facets},
+        "job": job,
+        "inputs": inputs,
+        "outputs": [_output(a, run, settings) for a in record.outputs],
     }
-    return event
+    return start, end
 
 
 def _facet(name: str, **fields: Any) -> dict[str, Any]:
-    return {"_producer": producer(), "_schemaURL": facet_url(name), **fields}
+    return {"_producer": producer(), "_schemaURL": _FACET_URLS[name], **fields}
 
 
-def _run_facets(record: RunRecord, settings: Settings, kind: str) -> dict[str, Any]:
+def _run_facets(record: RunRecord, settings: Settings) -> dict[str, Any]:
     run = record.run
     facets: dict[str, Any] = {
         "nominalTime": _facet(
@@ -271,13 +305,6 @@ def _run_facets(record: RunRecord, settings: Settings, kind: str) -> dict[str, A
                 {"key": name, "value": value, "source": "lineage"}
                 for name, value in sorted(run.tags.items())
             ],
-        )
-    if kind == "FAIL":
-        facets["errorMessage"] = _facet(
-            "ErrorMessageRunFacet",
-            message=run.error or f"run ended {run.status}",
-            # A launched step is a shell command; a run of the SDK is Python.
-            programmingLanguage="shell" if run.command else "python",
         )
     return facets
 
@@ -349,8 +376,8 @@ def merge(records: Iterable[RunRecord], settings: Settings) -> Iterator[dict[str
         started = record.run.started_at
         while ending and ending[0][0] <= started:
             yield heapq.heappop(ending)[3]
-        yield start_event(record, settings)
-        end = end_event(record, settings)
+        start, end = run_events(record, settings)
+        yield start
         if end is not None:
             heapq.heappush(ending, (end_time(record.run), started, record.run.id, end))
     while ending:
