@@ -7,8 +7,9 @@ a date, "the newest run that day") and its own ``logic`` and ``processed_time``;
 the processing run's ``logic`` and ``processed_time`` and its own ``algorithm`` and
 ``trained_time``. A processing run logs a processor (``processor.pkl``) and the dataset it
 read (its source is the load run's artifact), a model run a ``model/`` folder and a metric
-history. A nested model run is linked by its ``mlflow.parentRunId`` only. Plus the bad input an import must survive: a run without its time param, a run
-whose time cannot be read, a run still running, and a failed model run.
+history. A nested model run is linked by its ``mlflow.parentRunId`` only. Plus the bad input
+an import must survive: a run without its time param, a run whose time cannot be read, a run
+still running, and a failed model run.
 """
 
 from __future__ import annotations

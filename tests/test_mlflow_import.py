@@ -151,7 +151,7 @@ def test_artifacts_are_downloaded_hashed_and_become_data_versions(
     assert outputs["train.csv"].size == len(content)
     model = {a.name: a for a in lineage.show(lid(seed, "model-10")).outputs}
     assert model["model"].kind == "folder"
-    fetched, path = api.get_artifact(f"{lid(seed, 'model-10')}:model", project / "got")
+    _, path = api.get_artifact(f"{lid(seed, 'model-10')}:model", project / "got")
     assert (path / "model.pkl").read_bytes() == seed.files["model-10/model/model.pkl"]
 
     audit = lineage.audit("train:LogisticRegression")
@@ -217,9 +217,11 @@ def test_bad_input_is_one_line(project: Path, seed: mlflow_store.SeedStore) -> N
     down = closed_port_url("")
     with pytest.raises(InterchangeError, match=r"^cannot reach MLflow tracking server http://"):
         mlf.import_mlflow(session, down, STEPS)
-    with endpoint("") as other:  # an HTTP server that is not MLflow
-        with pytest.raises(InterchangeError, match=r"answered HTTP 501 .*is it an MLflow"):
-            mlf.import_mlflow(session, other.url, STEPS)
+    with (
+        endpoint("") as other,  # an HTTP server that is not MLflow
+        pytest.raises(InterchangeError, match=r"answered HTTP 501 .*is it an MLflow"),
+    ):
+        mlf.import_mlflow(session, other.url, STEPS)
     with pytest.raises(UsageError, match=r"'load=load:table' is not EXPERIMENT=STEP:KEYPARAM"):
         mlf.StepMap.parse("load=load:table")
     with pytest.raises(UsageError, match=r"each experiment and each step may be mapped once"):
