@@ -216,7 +216,7 @@ def flush(
     if target is None:
         raise UsageError(
             "no OpenLineage URL to send the spool to: set [openlineage] url in lineage.toml "
-            "or give one"
+            "or give the URL to send to"
         )
     sent = 0
     try:
