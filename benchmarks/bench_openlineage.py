@@ -165,6 +165,7 @@ def reference(db: Path, sink: Sink) -> int:
 def measure(db: Path) -> dict[str, float]:
     """Export every run of ``db`` in this (fresh) process; return time, counts, memory."""
     from lineage.catalog import Catalog
+    from lineage.interchange import export as ol_export
     from lineage.interchange import openlineage as ol
 
     catalog = Catalog(f"sqlite:///{db}")
@@ -173,7 +174,7 @@ def measure(db: Path) -> dict[str, float]:
     before = rss_mib()
     reset_peak_rss()
     started = time.perf_counter()
-    result = ol.export(catalog, settings, out=sink)  # type: ignore[arg-type]
+    result = ol_export.export(catalog, settings, out=sink)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
     added = peak_rss_mib() - before
     catalog.close()

@@ -366,7 +366,7 @@ def export_openlineage(
     means every run that started in ``[since, until)``. ``out`` is a path or a binary stream
     (default: standard output). Returns an ``openlineage.ExportResult``.
     """
-    from lineage.interchange import openlineage
+    from lineage.interchange import export, openlineage
 
     s = session(catalog)
     settings = openlineage.settings_for(s.project.root, s.project.config)
@@ -381,7 +381,7 @@ def export_openlineage(
     target = Path(out) if isinstance(out, str) and out != "-" else out
     if target == "-":
         target = None
-    return openlineage.export(
+    return export.export(
         s.catalog,
         settings,
         runs=runs,

@@ -15,6 +15,7 @@ import pytest
 import lineage
 from lineage.catalog import Catalog, RunInfo
 from lineage.errors import FileError, InterchangeError, UsageError
+from lineage.interchange import export as ol_export
 from lineage.interchange import openlineage as ol
 from lineage.interchange.endpoint import Endpoint
 from lineage.run import open_session
@@ -214,14 +215,14 @@ def test_exporting_twice_gives_the_same_bytes(project: Path) -> None:
     session = open_session()
     settings = ol.settings_for(session.project.root, session.project.config)
     first, second = project / "first.jsonl", project / "second.jsonl"
-    result = ol.export(session.catalog, settings, out=first)
+    result = ol_export.export(session.catalog, settings, out=first)
     assert (result.runs, result.events, result.target) == (5, 9, str(first))
-    ol.export(session.catalog, settings, out=second)
+    ol_export.export(session.catalog, settings, out=second)
     assert first.read_bytes() == second.read_bytes()
     lines = first.read_bytes().splitlines()
     assert len(lines) == 9
     stream = io.BytesIO()
-    ol.export(session.catalog, settings, out=stream)
+    ol_export.export(session.catalog, settings, out=stream)
     assert stream.getvalue() == first.read_bytes()
     # No temporary file is left beside the export.
     assert sorted(p.name for p in project.glob("*.jsonl*")) == ["first.jsonl", "second.jsonl"]
@@ -232,7 +233,7 @@ def test_an_export_that_cannot_write_its_file_says_so(project: Path) -> None:
     session = open_session()
     settings = ol.settings_for(session.project.root, session.project.config)
     with pytest.raises(FileError, match=r"cannot write '.*/missing/out.jsonl': .*choose another"):
-        ol.export(session.catalog, settings, out=project / "missing" / "out.jsonl")
+        ol_export.export(session.catalog, settings, out=project / "missing" / "out.jsonl")
 
 
 def test_progress_counts_runs_and_since_until_select_runs_by_start(project: Path) -> None:
@@ -337,9 +338,9 @@ def test_a_loopback_endpoint_receives_every_event_in_order(project: Path) -> Non
     session = open_session()
     settings = ol.settings_for(session.project.root, session.project.config)
     stream = io.BytesIO()
-    ol.export(session.catalog, settings, out=stream)
+    ol_export.export(session.catalog, settings, out=stream)
     with endpoint() as received:
-        result = ol.export(session.catalog, settings, url=received.url)
+        result = ol_export.export(session.catalog, settings, url=received.url)
     assert (result.events, result.target) == (9, received.url)
     assert received.bodies == stream.getvalue().splitlines()
     assert set(received.paths) == {"/api/v1/lineage"}
@@ -353,7 +354,7 @@ def test_an_endpoint_that_refuses_stops_the_export_with_its_answer(project: Path
     with endpoint() as received:
         received.status = 500
         with pytest.raises(InterchangeError) as caught:
-            ol.export(session.catalog, settings, url=received.url)
+            ol_export.export(session.catalog, settings, url=received.url)
     assert str(caught.value) == (
         f"OpenLineage endpoint {received.url} answered 500 Internal Server Error: "
         '{"error": "told to fail"} (after 0 events were sent; exporting again sends the same '
@@ -367,7 +368,7 @@ def test_an_endpoint_that_is_down_is_one_line(project: Path) -> None:
     settings = ol.settings_for(session.project.root, session.project.config)
     url = closed_port_url()
     with pytest.raises(InterchangeError, match=r"^cannot reach OpenLineage endpoint .*: "):
-        ol.export(session.catalog, settings, url=url)
+        ol_export.export(session.catalog, settings, url=url)
 
 
 def test_an_endpoint_url_must_be_http_and_a_password_is_masked() -> None:

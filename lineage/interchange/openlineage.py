@@ -12,7 +12,8 @@ The mapping (docs/openlineage.md says it for people):
   (killed) at its end; a running run has ``START`` only. Run facets: ``nominalTime`` (the
   identity time), ``parent`` (the resolve that launched it), ``jobDependencies`` (upstream
   runs), ``executionParameters`` (params and code version) and ``tags``;
-* datasets: one per named artifact slot, ``STEP.VALUE/NAME``, the same across versions; the
+* datasets: one per named artifact slot, ``STEP.VALUE/NAME``, the same across versions (the
+  launcher's ``log`` is none: it says how a step ran, not what it made); the
   ``version`` facet carries the content hash as lineage records it (``xxh128:<hex>``); an
   input names the slot it was taken from and the hash the run actually consumed; a table adds
   ``schema``; every output has ``outputStatistics`` (bytes, and rows for a table).
@@ -26,11 +27,8 @@ from __future__ import annotations
 
 import heapq
 import json
-import os
 import re
 import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +39,7 @@ from typing import IO, Any
 
 from lineage import times
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
-from lineage.errors import FileError, InterchangeError
-from lineage.launch import RESOLVE_TAG
+from lineage.launch import LOG_NAME, RESOLVE_TAG
 
 SPEC_VERSION = "2-0-2"
 SCHEMA_URL = f"https://openlineage.io/spec/{SPEC_VERSION}/OpenLineage.json#/$defs/RunEvent"
@@ -253,7 +250,8 @@ def run_events(
         "run": {"runId": run_id, "facets": facets},
         "job": job,
         "inputs": inputs,
-        "outputs": [_output(a, run, settings) for a in record.outputs],
+        # The launcher's log says how a step ran, not what it made: no dataset (as in audit).
+        "outputs": [_output(a, run, settings) for a in record.outputs if a.name != LOG_NAME],
     }
     return start, end
 
@@ -450,85 +448,4 @@ def write_jsonl(events: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
     for event in events:
         out.write(dumps(event) + b"\n")
         count += 1
-    return count
-
-
-# -- export -----------------------------------------------------------------------------------
-
-
-@dataclass
-class ExportResult:
-    """What an export wrote: how many runs and events, and where to."""
-
-    runs: int
-    events: int
-    target: str
-
-
-def export(
-    catalog: Catalog,
-    settings: Settings,
-    *,
-    runs: Sequence[RunInfo] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    out: Path | IO[bytes] | None = None,
-    url: str | None = None,
-    progress: Progress | None = None,
-) -> ExportResult:
-    """Write the events of runs as JSON lines to ``out`` (a path or a binary stream), or POST
-    them one by one to ``url``.
-
-    A file is written under a temporary name and renamed when complete, so a failed export
-    leaves no half file behind. A POST that fails stops the export and says how far it got;
-    exporting again sends the same events (the same runIds), which endpoints take as updates.
-    """
-    counted: list[int] = [0]
-
-    def tracked(done: int, total: int) -> None:
-        counted[0] = total
-        if progress:
-            progress(done, total)
-
-    events = iter_events(catalog, settings, runs=runs, since=since, until=until, progress=tracked)
-    if url is not None:
-        from lineage.interchange.endpoint import Endpoint
-
-        sent = 0
-        with Endpoint(url) as endpoint:
-            for event in events:
-                try:
-                    endpoint.post(dumps(event))
-                except InterchangeError as error:
-                    raise InterchangeError(
-                        f"{error} (after {sent} events were sent; exporting again sends the "
-                        "same events)"
-                    ) from None
-                sent += 1
-        return ExportResult(counted[0], sent, endpoint.masked_url)
-    if out is None or not isinstance(out, Path):
-        written = write_jsonl(events, out if out is not None else sys.stdout.buffer)
-        return ExportResult(counted[0], written, "-")
-    written = _write_file(events, out)
-    return ExportResult(counted[0], written, str(out))
-
-
-def _write_file(events: Iterable[dict[str, Any]], path: Path) -> int:
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    except OSError as error:
-        raise FileError(
-            f"cannot write {str(path)!r}: {error.strerror or error}: choose another file"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            count = write_jsonl(events, stream)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise FileError(
-            f"cannot write {str(path)!r}: {error.strerror or error}: choose another file"
-        ) from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return count
