@@ -50,6 +50,8 @@ def open_source(uri: str) -> Source:
                 f"no MLflow store at {masked}: no such file; check the path "
                 "(sqlite:///relative/mlflow.db or sqlite:////absolute/mlflow.db)"
             )
+        # Recorded on every imported run: a path relative to where the import ran says nothing.
+        uri = masked = f"sqlite:///{os.path.abspath(path)}"
     elif scheme in ("", "file"):
         folder = unquote(urlsplit(uri).path) if scheme == "file" else uri
         if not os.path.isdir(folder):
