@@ -370,12 +370,18 @@ def export_openlineage(
 
     s = session(catalog)
     settings = openlineage.settings_for(s.project.root, s.project.config)
+    start = times.parse_window(since).start if since else None
+    end = times.parse_window(until).end if until else None
     runs = None
     if refs:
         ids = [s.catalog.resolve(ref).id for ref in refs]
         if upstream:
             ids = s.catalog.upstream_closure(ids)
-        runs = s.catalog.get_runs(list(dict.fromkeys(ids)))
+        runs = [
+            run
+            for run in s.catalog.get_runs(list(dict.fromkeys(ids)))
+            if (start is None or run.started_at >= start) and (end is None or run.started_at < end)
+        ]
     elif upstream:
         raise UsageError("exporting the runs upstream needs the refs of the runs to start from")
     target = Path(out) if isinstance(out, str) and out != "-" else out
@@ -385,8 +391,8 @@ def export_openlineage(
         s.catalog,
         settings,
         runs=runs,
-        since=times.parse_window(since).start if since else None,
-        until=times.parse_window(until).end if until else None,
+        since=start,
+        until=end,
         out=target,  # type: ignore[arg-type]
         url=url,
         progress=progress,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -386,3 +387,23 @@ def test_an_api_key_is_sent_as_a_bearer_token(
     with endpoint() as received, Endpoint(received.url) as sink:
         sink.post(b"{}")
     assert received.headers[0]["Authorization"] == "Bearer k3y"
+
+
+def test_the_api_exports_refs_with_their_upstream_within_a_window(project: Path) -> None:
+    from lineage import api
+
+    runs = record_chain()
+    stream = io.BytesIO()
+    result = api.export_openlineage(["train:LogisticRegression"], upstream=True, out=stream)
+    names = [json.loads(line)["job"]["name"] for line in stream.getvalue().splitlines()]
+    assert (
+        names
+        == ["load.transactions"] * 2 + ["process.plain"] * 2 + ["train.LogisticRegression"] * 2
+    )
+    assert (result.runs, result.events) == (3, 6)
+    later = io.BytesIO()
+    since = lineage_time(runs["process"].started_at)
+    api.export_openlineage(["train:LogisticRegression"], upstream=True, since=since, out=later)
+    assert len(later.getvalue().splitlines()) == 4  # load started before the window
+    with pytest.raises(UsageError, match=r"needs the refs of the runs to start from"):
+        api.export_openlineage(upstream=True, out=io.BytesIO())

@@ -273,7 +273,13 @@ def _prepare(raw: Any, mapping: StepMap, source: Source, report: ImportReport) -
         run.tags[_tag_name(f"dataset.{ds.name}.source")] = str(ds.source)[:1000]
         item.dataset_sources.append(str(ds.source))
     item.metric_keys = sorted(data.metrics)
-    for path, is_dir in source.artifacts(mlflow_id):
+    try:
+        artifacts = source.artifacts(mlflow_id)
+    except LineageError as error:
+        # Artifacts in a bucket this machine cannot read: the run itself still comes along.
+        problem(f"its artifacts could not be listed ({error}); imported without them")
+        artifacts = []
+    for path, is_dir in artifacts:
         item.artifacts.append((path, is_dir))
         run.tags[_tag_name(f"artifact.{path}")] = f"{info.artifact_uri.rstrip('/')}/{path}"
     return item
