@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from lineage import models, times
 from lineage.errors import Ambiguous, CatalogError, NotFound, Refused
-from lineage.pipeline import param_text
-from lineage.project import mask_url
+from lineage.hashing import param_text
+from lineage.urls import mask_url
 
 RUNS = models.Run.__table__
 PARAMS = models.Param.__table__

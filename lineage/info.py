@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import LineageError
-from lineage.project import find_root, load_project, mask_url
+from lineage.project import find_root, load_project
+from lineage.urls import mask_url
 
 # The distributions whose versions explain a team setup, in the order they are shown.
 PACKAGES = ("lineage-catalog", "sqlalchemy", "sqlmodel", "pyarrow", "fsspec", "s3fs", "psycopg")

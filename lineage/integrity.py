@@ -13,7 +13,7 @@ from lineage import gc as _gc
 from lineage import remove as _remove
 from lineage import times
 from lineage import verify as _verify
-from lineage.run import open_session
+from lineage.session import open_session
 
 
 def verify(
@@ -82,7 +82,8 @@ def db_upgrade(*, catalog: str | None = None) -> tuple[str | None, str]:
 def db_status(*, catalog: str | None = None) -> dict[str, Any]:
     """Return the catalog's schema revision, the head revision, and whether it is current."""
     from lineage import schema
-    from lineage.project import load_project, mask_url
+    from lineage.project import load_project
+    from lineage.urls import mask_url
 
     project = load_project(catalog, None, required=True)
     revision = schema.current_revision(project.catalog_url)

@@ -23,8 +23,10 @@ from typing import Any
 from lineage import pipeline as pipeline_mod
 from lineage.catalog import RunInfo
 from lineage.errors import StepFailed
-from lineage.project import CATALOG_ENV, PROJECT_ENV, STORE_ENV
-from lineage.run import RUN_ID_ENV, Session, _user, git_state
+from lineage.project import CATALOG_ENV, PROJECT_ENV, RUN_ID_ENV, STORE_ENV
+from lineage.provenance import git_state
+from lineage.provenance import user as _user
+from lineage.session import Session
 
 LOG_NAME = "log"
 TAIL_LINES = 15

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import hashing
 from lineage.errors import FileError, InvalidName, LineageError, NotFound, StoreError
-from lineage.project import mask_url
+from lineage.urls import mask_url
 
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
