@@ -1058,6 +1058,23 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 # -- entry point ------------------------------------------------------------------------------
 
 
+def _cli_message(error: Exception) -> str:
+    """Return an error's message, its remedy said with this command line's own options."""
+    from lineage.errors import CatalogUnreadable, HasDependents
+
+    if isinstance(error, HasDependents):
+        return error.with_remedy("rerun with --cascade")
+    if isinstance(error, CatalogUnreadable):
+        if error.is_file:
+            return error.with_remedy(
+                "check the file, or point --catalog / LINEAGE_CATALOG_URL at a lineage catalog"
+            )
+        return error.with_remedy(
+            "check that the server is up and the URL is right (--catalog, LINEAGE_CATALOG_URL)"
+        )
+    return str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: turn every LineageError into one line and its exit code."""
     from lineage.errors import LineageError
@@ -1071,7 +1088,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except LineageError as error:
         if debug:
             raise
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {_cli_message(error)}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -72,21 +72,22 @@ def gc(
 
 def db_upgrade(*, catalog: str | None = None) -> tuple[str | None, str]:
     """Upgrade the catalog's schema to this version's head; return (before, after)."""
-    from lineage import schema
+    from lineage.catalog import upgrade_schema
     from lineage.project import load_project
 
     project = load_project(catalog, None, required=True)
-    return schema.upgrade(project.catalog_url)
+    return upgrade_schema(project.catalog_url)
 
 
 def db_status(*, catalog: str | None = None) -> dict[str, Any]:
     """Return the catalog's schema revision, the head revision, and whether it is current."""
     from lineage import schema
+    from lineage.catalog import schema_revision
     from lineage.project import load_project
     from lineage.urls import mask_url
 
     project = load_project(catalog, None, required=True)
-    revision = schema.current_revision(project.catalog_url)
+    revision = schema_revision(project.catalog_url)
     return {
         "catalog": mask_url(project.catalog_url),
         "revision": revision,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineage import provenance, times
-from lineage.catalog import ArtifactInfo, Catalog, RunInfo
+from lineage.catalog import ArtifactInfo, ArtifactRecord, Catalog, RunInfo, Status
 from lineage.errors import Ambiguous, NotFound, UsageError
 from lineage.project import RUN_ID_ENV as RUN_ID_ENV
 from lineage.provenance import git_state as git_state
@@ -113,7 +113,7 @@ class ActiveRun:
         else:
             self.end("failed", error=f"{kind.__name__}: {error}")
 
-    def end(self, status: str = "finished", *, error: str | None = None) -> None:
+    def end(self, status: Status = "finished", *, error: str | None = None) -> None:
         """Write what is buffered and record how the run ended (the launcher owns its runs)."""
         if self.ended:
             return
@@ -185,7 +185,7 @@ class ActiveRun:
         name = check_name(name if name is not None else source.name)
         if source.is_dir():
             stored, _ = self.store.put_folder(source)
-            artifact = {
+            artifact: ArtifactRecord = {
                 "hash": stored.hash,
                 "size": stored.size,
                 "kind": "folder",
@@ -210,7 +210,7 @@ class ActiveRun:
             stored = self.store.put_file(path)
         finally:
             os.unlink(path)
-        artifact = {
+        artifact: ArtifactRecord = {
             "hash": stored.hash,
             "size": stored.size,
             "kind": "table",
@@ -271,7 +271,7 @@ class ActiveRun:
         return found[0]
 
     def _record_input(self, name: str, artifact: ArtifactInfo, source: RunInfo) -> None:
-        data = {"hash": artifact.hash, "size": artifact.size, "kind": artifact.kind}
+        data: ArtifactRecord = {"hash": artifact.hash, "size": artifact.size, "kind": artifact.kind}
         self.catalog.add_input(self.id, name, data, source_run_id=source.id)
         if self._upstream is not None and source.id not in {r.id for r in self._upstream}:
             self._upstream.append(source)

@@ -386,7 +386,7 @@ def explain(catalog: Catalog, query: sa.Select) -> str:
 
 
 def test_sqlite_queries_use_the_indexes(tmp_path: object) -> None:
-    from lineage import catalog as module
+    from lineage.catalog import sql as module
 
     with Catalog(f"sqlite:///{tmp_path}/c.db", create=True) as catalog:
         runs, outputs, inputs = module.RUNS, module.OUTPUTS, module.INPUTS
@@ -409,7 +409,7 @@ def test_sqlite_queries_use_the_indexes(tmp_path: object) -> None:
         assert "USING COVERING INDEX ix_inputs_hash" in explain(
             catalog, consumed
         ) or "USING INDEX ix_inputs_hash" in explain(catalog, consumed)
-        prefix = sa.select(runs).where(*module._prefix_range(runs.c.id, "abcd"))
+        prefix = sa.select(runs).where(*module.prefix_range(runs.c.id, "abcd"))
         assert "USING INDEX sqlite_autoindex_runs_1" in explain(catalog, prefix)
 
 
