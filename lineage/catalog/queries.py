@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from lineage import refs, times
 from lineage.catalog.connection import Connected
-from lineage.catalog.records import _METRIC_OPS, Filters, RunInfo, run_from_row
+from lineage.catalog.records import _METRIC_OPS, Filters, RunInfo, Status, run_from_row
 from lineage.catalog.sql import (
     INPUTS,
     METRICS,
@@ -178,7 +178,7 @@ class Queries(Connected):
         value: str | None = None,
         *,
         window: times.Window | None = None,
-        status: str | None = "finished",
+        status: Status | None = "finished",
         before: datetime | None = None,
     ) -> RunInfo | None:
         """Return the newest run of ``(step, value)``, optionally in a window; an index seek."""
@@ -377,7 +377,7 @@ class Queries(Connected):
 
 
 @cache
-def _newest_query(value: bool, window: bool, before: bool, status: str | None) -> sa.Select:
+def _newest_query(value: bool, window: bool, before: bool, status: Status | None) -> sa.Select:
     """Build once per shape the query behind ``Catalog.newest``.
 
     Refs, the resolver and searches ask it again and again; building the expression each time
