@@ -135,8 +135,8 @@ def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> 
         _record_end(session, run, log_path, "killed", None, "interrupted (Ctrl-C)")
         raise
     status = "finished" if exit_code == 0 else "failed"
-    error = None if exit_code == 0 else f"command exited with {exit_code}"
-    _record_end(session, run, log_path, status, exit_code, error)
+    failure = None if exit_code == 0 else f"command exited with {exit_code}"
+    _record_end(session, run, log_path, status, exit_code, failure)
     return Launch(catalog.get_run(run.id), exit_code, list(tail))
 
 
