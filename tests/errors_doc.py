@@ -282,7 +282,6 @@ def _run_as(user: str, args: list[str]) -> tuple[str, int]:
 
     import lineage.api
     import lineage.cli
-    import lineage.integrity
 
     account = pwd.getpwnam(user)
     read_end, write_end = os.pipe()
