@@ -14,7 +14,7 @@ import pytest
 import lineage
 from lineage.cli import human_size
 from lineage.run import ActiveRun, open_session
-from tests.conftest import invoke, run_cli
+from tests.helpers import invoke, run_cli
 
 DAY1 = "2026-11-20T10:00:00Z"
 DAY2 = "2026-11-21T10:00:00Z"

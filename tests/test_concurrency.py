@@ -12,7 +12,7 @@ from pathlib import Path
 from lineage import claims
 from lineage.catalog import Catalog
 from lineage.pipeline import load_pipeline
-from tests.conftest import lineage_bin
+from tests.helpers import lineage_bin
 from tests.pipelines import make_pipeline
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--json"]

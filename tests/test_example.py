@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.helpers import REPO, run_cli
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "LogisticRegression"]
 

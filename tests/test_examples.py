@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, invoke, run_cli
+from tests.helpers import REPO, invoke, run_cli
 
 
 def test_record_chain_lists_load_process_train_and_links_them_by_hash(

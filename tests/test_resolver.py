@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lineage.catalog import Catalog
-from tests.conftest import lineage_bin, run_cli
+from tests.helpers import lineage_bin, run_cli
 from tests.pipelines import CUSTOMERS, make_pipeline
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr"]
