@@ -3,6 +3,7 @@ and the real servers of team mode (PostgreSQL, moto S3), started once per sessio
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 from lineage import api, run
 from tests import servers
-from tests.helpers import LINEAGE_ENV, close_sessions
+from tests.helpers import LINEAGE_ENV, close_sessions, copy_project, invoke, recording_in
+from tests.pipelines import CHAIN, make_pipeline
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +35,31 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     api.init(root)
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def resolved_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    """The small pipeline of tests/pipelines.py with CHAIN resolved once: (root, its chain).
+
+    Read-only: tests that change it take ``resolved_pipeline``, a copy of their own.
+    """
+    root = tmp_path_factory.mktemp("resolved") / "p"
+    root.mkdir()
+    with recording_in(root):
+        make_pipeline(root)
+        done = invoke("resolve", *CHAIN, "--json")
+    assert done.exit_code == 0, done.output
+    return root, json.loads(done.stdout)["chain"]
+
+
+@pytest.fixture
+def resolved_pipeline(
+    tmp_path: Path, resolved_once: tuple[Path, list[dict]]
+) -> tuple[Path, list[dict]]:
+    """A copy of ``resolved_once`` for this test (three launched runs, nothing else):
+    a fresh pipeline and its first resolve without launching the three steps again."""
+    source, chain = resolved_once
+    return copy_project(source, tmp_path / "p"), [dict(link) for link in chain]
 
 
 # -- team servers -----------------------------------------------------------------------------
