@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     url = servers.create_database(postgres_admin_url)
     yield url
-    run._sessions.clear()
+    close_sessions()
     servers.drop_database(postgres_admin_url, url)
 
 
@@ -128,15 +129,13 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty bucket on the S3 server, with the AWS variables pointing at it: ``s3://name``."""
-    import s3fs
-
+    """An empty bucket of its own on the S3 server, with the AWS variables pointing at it
+    (``s3://name``); deleted with its objects afterwards. A bucket per test, not a reset of the
+    whole server, so that tests sharing the server never see each other's objects."""
     for name, value in servers.S3_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    servers.reset_s3(s3_endpoint)
-    bucket = "lineage-test"
-    fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True)
-    fs.mkdir(bucket)
+    bucket = f"lineage-test-{uuid.uuid4().hex[:12]}"
+    servers.create_bucket(s3_endpoint, bucket)
     yield f"s3://{bucket}"
-    servers.reset_s3(s3_endpoint)
+    servers.delete_bucket(s3_endpoint, bucket)
