@@ -265,7 +265,7 @@ def run_case(case: Case, env: Env) -> tuple[str, int]:
     assert argv[0] == "lineage", case.command
     if env.user:
         return _run_as(env.user, argv[1:])
-    from tests.conftest import invoke
+    from tests.helpers import invoke
 
     with _cwd(env.root):
         result = invoke(*argv[1:])

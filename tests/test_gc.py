@@ -13,7 +13,7 @@ import pytest
 import lineage
 from lineage.gc import gc
 from lineage.run import open_session
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 
 def store_files(project: Path) -> dict[str, int]:

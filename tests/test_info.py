@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from lineage import api as info
 from lineage.models import SCHEMA_VERSION
 from tests import servers
-from tests.conftest import invoke, run_cli
+from tests.helpers import invoke, run_cli
 
 SECRET = "s3cret-Pw_91"
 

@@ -24,7 +24,7 @@ from sqlmodel import SQLModel
 from lineage import models, schema
 from lineage.catalog import Catalog, upgrade_schema
 from lineage.errors import CatalogError
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v1.sqlite"
 V1_TABLES = (
