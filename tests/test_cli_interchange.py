@@ -11,7 +11,7 @@ import pytest
 
 from lineage.interchange import mlflow as mlf
 from tests import mlflow_store
-from tests.conftest import invoke, run_cli
+from tests.helpers import invoke, run_cli
 from tests.lineage_endpoint import closed_port_url, endpoint
 from tests.openlineage_schema import validate
 

@@ -16,7 +16,7 @@ import lineage
 from lineage import api, hashing
 from lineage.errors import InterchangeError, NotFound, UsageError
 from lineage.interchange import mlflow as mlf
-from lineage.run import open_session
+from lineage.session import open_session
 from tests import mlflow_store
 from tests.lineage_endpoint import closed_port_url, endpoint
 from tests.pipelines import make_pipeline

@@ -19,7 +19,7 @@ from lineage.errors import FileError, InterchangeError, UsageError
 from lineage.interchange import export as ol_export
 from lineage.interchange import openlineage as ol
 from lineage.interchange.endpoint import Endpoint
-from lineage.run import open_session
+from lineage.session import open_session
 from tests.lineage_endpoint import closed_port_url, endpoint
 from tests.openlineage_schema import errors, validate
 

@@ -17,7 +17,8 @@ import lineage
 from lineage.errors import InterchangeError, UsageError
 from lineage.interchange import openlineage as ol
 from lineage.interchange import spool
-from lineage.run import open_session
+from lineage.session import open_session
+from tests.helpers import close_sessions
 from tests.lineage_endpoint import closed_port_url, endpoint
 from tests.openlineage_schema import validate
 from tests.pipelines import make_pipeline
@@ -81,7 +82,7 @@ def test_the_next_emission_sends_what_waited(project: Path) -> None:
     assert len(spooled(project)) == 2
     with endpoint() as received:
         (project / "lineage.toml").write_text(f'[openlineage]\nurl = "{received.url}"\n')
-        lineage.run._sessions.clear()  # a new process reads lineage.toml anew
+        close_sessions()  # a new process reads lineage.toml anew
         second = record_load("customers")
         spool.wait(10)
     runs = [ol.run_uuid(first.id)] * 2 + [ol.run_uuid(second.id)] * 2

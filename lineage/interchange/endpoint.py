@@ -14,7 +14,7 @@ import ssl
 from urllib.parse import urlsplit
 
 from lineage.errors import InterchangeError, UsageError
-from lineage.project import mask_url
+from lineage.urls import mask_url
 
 API_KEY_ENV = "OPENLINEAGE_API_KEY"
 TIMEOUT = 10.0

@@ -33,16 +33,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lineage import times
-from lineage.catalog import Catalog, RunInfo
+from lineage.catalog import Catalog, RunInfo, Status
 from lineage.errors import InvalidTime, LineageError, UsageError
-from lineage.run import Session
+from lineage.session import Session
 
 if TYPE_CHECKING:
     from lineage.interchange.mlflow_source import Source
 
 # Lineage ids of imported runs: uuid5 of the MLflow run id in this namespace.
 _NAMESPACE = uuid.UUID("1e5b7c8a-6d1f-5a3e-8f2b-6d6c666c6f77")
-_STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed"}
+_STATUS: dict[str, Status] = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed"}
 _RUN_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 TAG = "lineage.mlflow."
 ORIGIN_TAG = "lineage.origin"
@@ -218,10 +218,31 @@ def import_mlflow(
         return report
     _record(session, source, report, existing)
     if artifacts:
-        report.stored = mlflow_source.store_artifacts(
-            session, source, report, jobs=jobs, progress=progress
-        )
+        _store_artifacts(session, source, report, jobs, progress)
     return report
+
+
+def _store_artifacts(
+    session: Session, source: Source, report: ImportReport, jobs: int, progress: Progress | None
+) -> None:
+    """Copy in the artifacts not yet recorded as outputs of their runs; report failures."""
+    from lineage.interchange.mlflow_source import Fetch, store_artifacts
+
+    items = [i for i in report.runs if i.action in ("imported", "exists") and i.artifacts]
+    present = session.catalog.outputs_of([i.run.id for i in items])
+    fetches, owners = [], {}
+    for item in items:
+        names = {a.name for a in present[item.run.id]}
+        for path, is_dir in item.artifacts:
+            if path not in names:
+                fetches.append(Fetch(item.run.id, item.mlflow_run_id, path, is_dir))
+                owners[item.mlflow_run_id] = item
+    report.stored, failed = store_artifacts(session, source, fetches, jobs=jobs, progress=progress)
+    for fetch, error in failed:
+        item = owners[fetch.mlflow_run_id]
+        report.problems.append(
+            Problem(item.experiment, item.mlflow_run_id, f"artifact {fetch.path!r}: {error}")
+        )
 
 
 def _prepare(raw: Any, mapping: StepMap, source: Source, report: ImportReport) -> Imported | None:

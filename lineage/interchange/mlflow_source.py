@@ -14,20 +14,21 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from lineage.catalog import ArtifactRecord
 from lineage.errors import InterchangeError, LineageError, NotFound, UsageError
-from lineage.project import mask_url
 from lineage.store import check_name
+from lineage.urls import mask_url
 
 if TYPE_CHECKING:
-    from lineage.interchange.mlflow import Imported, ImportReport, Progress
-    from lineage.run import Session
+    from lineage.session import Session
 
 INSTALL = "pip install 'lineage-catalog[mlflow]'"
 PROBE_SECONDS = 10.0
@@ -172,62 +173,56 @@ class Source:
             return str(self.client.download_artifacts(run_id, path, target))
 
 
+@dataclass(frozen=True)
+class Fetch:
+    """One artifact to copy in: which run records it, where MLflow keeps it."""
+
+    run_id: str  # the lineage run that gets the output
+    mlflow_run_id: str
+    path: str
+    is_dir: bool
+
+
 def store_artifacts(
     session: Session,
     source: Source,
-    report: ImportReport,
+    fetches: list[Fetch],
     *,
     jobs: int,
-    progress: Progress | None = None,
-) -> int:
-    """Download the runs' artifacts, hash them into the store and record them as outputs.
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, list[tuple[Fetch, str]]]:
+    """Download artifacts, hash them into the store and record them as outputs of their runs.
 
-    ``jobs`` downloads run at once; an artifact already recorded as an output of its run is
-    not fetched again; one that fails is reported with its run, the others go on.
+    ``jobs`` downloads run at once; one that fails is returned with its error, the others go
+    on. Returns how many were stored and the failures.
     """
-    from lineage.interchange.mlflow import Problem
-
-    items = [i for i in report.runs if i.action in ("imported", "exists") and i.artifacts]
-    present = session.catalog.outputs_of([i.run.id for i in items])
-    tasks = [
-        (item, path, is_dir)
-        for item in items
-        for path, is_dir in item.artifacts
-        if path not in {a.name for a in present[item.run.id]}
-    ]
-    if not tasks:
-        return 0
+    if not fetches:
+        return 0, []
     downloads = session.project.state_dir / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     stored = done = 0
+    failed: list[tuple[Fetch, str]] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            pool.submit(_store_one, session, source, item, path, is_dir, downloads): (item, path)
-            for item, path, is_dir in tasks
-        }
+        futures = {pool.submit(_store_one, session, source, f, downloads): f for f in fetches}
         for future in as_completed(futures):
-            item, path = futures[future]
             try:
                 future.result()
                 stored += 1
             except LineageError as error:
-                report.problems.append(
-                    Problem(item.experiment, item.mlflow_run_id, f"artifact {path!r}: {error}")
-                )
+                failed.append((futures[future], str(error)))
             done += 1
             if progress:
-                progress(done, len(tasks))
-    return stored
+                progress(done, len(fetches))
+    return stored, failed
 
 
-def _store_one(
-    session: Session, source: Source, item: Imported, path: str, is_dir: bool, downloads: Path
-) -> None:
-    name = check_name(path)
+def _store_one(session: Session, source: Source, fetch: Fetch, downloads: Path) -> None:
+    name = check_name(fetch.path)
     target = tempfile.mkdtemp(prefix="mlflow-", dir=downloads)
     try:
-        local = source.download(item.mlflow_run_id, path, target)
-        if is_dir:
+        local = source.download(fetch.mlflow_run_id, fetch.path, target)
+        artifact: ArtifactRecord
+        if fetch.is_dir:
             folder, _ = session.store.put_folder(local)
             artifact = {
                 "hash": folder.hash,
@@ -238,6 +233,6 @@ def _store_one(
         else:
             stored = session.store.put_file(local)
             artifact = {"hash": stored.hash, "size": stored.size, "kind": "file"}
-        session.catalog.add_output(item.run.id, name, artifact)
+        session.catalog.add_output(fetch.run_id, name, artifact)
     finally:
         shutil.rmtree(target, ignore_errors=True)

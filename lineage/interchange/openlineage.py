@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lineage import times
-from lineage.catalog import ArtifactInfo, Catalog, RunInfo
-from lineage.launch import LOG_NAME, RESOLVE_TAG
+from lineage.catalog import LOG_NAME, RESOLVE_TAG, ArtifactInfo, Catalog, RunInfo
 
 SPEC_VERSION = "2-0-2"
 SCHEMA_URL = f"https://openlineage.io/spec/{SPEC_VERSION}/OpenLineage.json#/$defs/RunEvent"
@@ -76,8 +75,8 @@ def producer() -> str:
 
     try:
         number = version("lineage-catalog")
-    except PackageNotFoundError:
-        from lineage import __version__ as number
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = "unknown"
     return f"urn:lineage-catalog:{number}"
 
 

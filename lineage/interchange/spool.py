@@ -37,7 +37,7 @@ from lineage import times
 from lineage.errors import InterchangeError, InvalidPipeline
 
 if TYPE_CHECKING:
-    from lineage.run import Session
+    from lineage.session import Session
 
 SPOOL = Path("openlineage") / "spool"
 LAST_ERROR = Path("openlineage") / "last-error"
@@ -210,7 +210,7 @@ def flush(
     """Send the spool now to ``url`` (default ``[openlineage] url``); raise if it cannot."""
     from lineage.errors import UsageError
     from lineage.interchange.endpoint import TIMEOUT
-    from lineage.project import mask_url
+    from lineage.urls import mask_url
 
     target = url or configured_url(config)
     if target is None:
