@@ -4,6 +4,7 @@ and the real servers of team mode (PostgreSQL, moto S3), started once per sessio
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,56 @@ from lineage import api, run
 from tests import servers
 from tests.helpers import LINEAGE_ENV, close_sessions, copy_project, invoke, recording_in
 from tests.pipelines import CHAIN, make_pipeline
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, start the team servers once in the controller for all its workers.
+
+    Each worker is a session of its own, so the session fixtures below would start a server
+    per worker; the controller's servers reach them the way a developer's own do, through
+    LINEAGE_TEST_POSTGRES_URL and LINEAGE_TEST_S3_ENDPOINT. A server that cannot start here is
+    left to the workers' fixtures, which fail the tests that need it with the reason.
+    """
+    if not _xdist_controller(config):
+        return
+    started: list[servers.Postgres | servers.Moto] = []
+    if not os.environ.get("LINEAGE_TEST_POSTGRES_URL"):
+        try:
+            postgres = servers.start_postgres()
+        except servers.ServerError:
+            pass
+        else:
+            started.append(postgres)
+            os.environ["LINEAGE_TEST_POSTGRES_URL"] = postgres.url
+    if not os.environ.get("LINEAGE_TEST_S3_ENDPOINT"):
+        try:
+            moto = servers.Moto()
+        except Exception:  # the fixtures report it, as they do without xdist
+            pass
+        else:
+            started.append(moto)
+            os.environ["LINEAGE_TEST_S3_ENDPOINT"] = moto.endpoint
+            # The controller captures no output: moto's own tracebacks for the uploads a test
+            # breaks off on purpose would print between the dots. Tests check what S3 answers.
+            logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    config.stash[_STARTED] = started
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the servers ``pytest_configure`` started."""
+    for server in config.stash.get(_STARTED, []):
+        server.stop()
+
+
+_STARTED = pytest.StashKey[list]()
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands tests to pytest-xdist workers (``-n N`` with N > 0)."""
+    if hasattr(config, "workerinput"):  # a worker
+        return False
+    workers = config.getoption("numprocesses", default=None)
+    return bool(workers) and config.getoption("dist", default="no") != "no"
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
 
 SMOKE = {
     "bench_store.py": (["--size-mib", "2", "--rounds", "1"], 3),
@@ -18,6 +17,7 @@ SMOKE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(SMOKE))
 def test_benchmark_runs_and_prints_its_ratios(script: str) -> None:
     args, ratios = SMOKE[script]

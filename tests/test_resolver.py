@@ -226,6 +226,7 @@ def test_step_after_two_different_steps(tmp_path: Path) -> None:
     assert actions(again) == ["reused", "reused", "reused"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_marks_the_running_step_killed(pipeline: Path) -> None:
     resolve(pipeline, "--table", "transactions")
     (pipeline / "pause-process").write_text("30")
