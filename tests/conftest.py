@@ -111,7 +111,7 @@ def resolved_pipeline(
     """A copy of ``resolved_once`` for this test (three launched runs, nothing else):
     a fresh pipeline and its first resolve without launching the three steps again."""
     source, chain = resolved_once
-    return copy_project(source, tmp_path / "p"), [dict(link) for link in chain]
+    return copy_project(source, tmp_path / "resolved"), [dict(link) for link in chain]
 
 
 # -- team servers -----------------------------------------------------------------------------
