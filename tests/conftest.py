@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from lineage import api, run
-from tests import servers
+from lineage.run import ActiveRun
+from tests import histories, servers
 from tests.helpers import LINEAGE_ENV, close_sessions, copy_project, invoke, recording_in
 from tests.pipelines import CHAIN, make_pipeline
 
@@ -112,6 +113,12 @@ def resolved_pipeline(
     a fresh pipeline and its first resolve without launching the three steps again."""
     source, chain = resolved_once
     return copy_project(source, tmp_path / "resolved"), [dict(link) for link in chain]
+
+
+@pytest.fixture
+def two_versions(project: Path) -> dict[str, ActiveRun]:
+    """Two data versions of transactions in ``project``, each with its process and model."""
+    return histories.two_versions()
 
 
 # -- team servers -----------------------------------------------------------------------------
