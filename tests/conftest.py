@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage import api, run
+from lineage import api, session
 from lineage.run import ActiveRun
 from tests import histories, servers
 from tests.helpers import LINEAGE_ENV, close_sessions, copy_project, invoke, recording_in
@@ -76,7 +76,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     # botocore must never go looking for real AWS credentials on the EC2 metadata address.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    run._sessions.clear()
+    session._sessions.clear()
     yield
     close_sessions()
 

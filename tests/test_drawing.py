@@ -1,4 +1,4 @@
-"""The lineage graph (lineage/graph.py) through the library: text, mermaid and dot."""
+"""The lineage graph (lineage/drawing.py) through the library: text, mermaid and dot."""
 
 from __future__ import annotations
 
