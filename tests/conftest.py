@@ -3,6 +3,7 @@ and the real servers of team mode (PostgreSQL, moto S3), started once per sessio
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -79,6 +80,27 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     session._sessions.clear()
     yield
     close_sessions()
+
+
+@pytest.fixture
+def one_crowd_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hold the cores against the other tests that start many processes at once.
+
+    Two such crowds on two cores at the same moment (pytest-xdist workers run side by side)
+    would only slow each other down past their patience. A lock file in the session's
+    temporary folder, which its workers share, lets one run at a time.
+    (xdist's own grouping, --dist loadgroup, does nothing on pytest 9.2: pytest-xdist#1386.)
+    """
+    # A worker's temporary folder is <the session's>/popen-gwN; alone, the session's own.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    with open(shared / "one-crowd-at-a-time.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
