@@ -217,6 +217,8 @@ class Filters:
     params: list[tuple[str, str]] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     limit: int | None = 50
+    # Keyset paging: only runs older than this (time, id), the last row of the page before.
+    before: tuple[datetime, str] | None = None
 
 
 _METRIC_OPS: dict[str, Callable[[Any, float], Any]] = {
@@ -746,6 +748,11 @@ class Catalog:
             conditions.append(RUNS.c.time < filters.until)
         if filters.status:
             conditions.append(RUNS.c.status == filters.status)
+        if filters.before:
+            moment, run_id = filters.before
+            # The plain `time <=` lets the time index bound the scan; the OR breaks ties.
+            conditions.append(RUNS.c.time <= moment)
+            conditions.append(sa.or_(RUNS.c.time < moment, RUNS.c.id < run_id))
         for name, value in filters.params:
             conditions.append(
                 sa.exists().where(
@@ -1102,6 +1109,31 @@ class Catalog:
         walk = walk.union(step)
         query = sa.select(walk.c.id)
         return self._read(lambda conn: sorted(conn.execute(query).scalars()))
+
+    def adjacent(self, run_ids: Sequence[str], *, down: bool) -> set[str]:
+        """Return the runs one edge from these: up the recorded upstream edges, or down them
+        and to the consumers of these runs' outputs (the edges ``downstream_closure`` walks).
+
+        One level per call, so a walk can stop at a depth: index seeks per chunk of 500.
+        """
+
+        def work(conn: Connection) -> set[str]:
+            found: set[str] = set()
+            for chunk in _chunks(list(dict.fromkeys(run_ids)), 500):
+                if not down:
+                    query = sa.select(UPSTREAM.c.upstream_id).where(UPSTREAM.c.run_id.in_(chunk))
+                    found.update(conn.execute(query).scalars())
+                    continue
+                recorded = sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id.in_(chunk))
+                consumers = (
+                    sa.select(INPUTS.c.run_id)
+                    .join(OUTPUTS, OUTPUTS.c.hash == INPUTS.c.hash)
+                    .where(OUTPUTS.c.run_id.in_(chunk))
+                )
+                found.update(conn.execute(sa.union(recorded, consumers)).scalars())
+            return found
+
+        return self._read(work) if run_ids else set()
 
     def upstream_edges(self, run_ids: Sequence[str]) -> list[tuple[str, str]]:
         """Return the recorded edges ``(run_id, upstream_id)`` between these runs."""
