@@ -1055,6 +1055,42 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"current   {'yes' if status['current'] else 'no: run `lineage db upgrade`'}")
 
 
+# -- the web UI -------------------------------------------------------------------------------
+
+
+@cli.command("ui", context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8250, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--token",
+    envvar="LINEAGE_UI_TOKEN",
+    metavar="TOKEN",
+    help="Require this token on every request (needed off loopback; env LINEAGE_UI_TOKEN).",
+)
+@click.pass_context
+def ui(ctx: click.Context, host: str, port: int, token: str | None) -> None:
+    """Serve a read-only web UI of the catalog until Ctrl-C.
+
+    Runs, a run's details, data versions, lineage graphs, audit, impact, comparisons and
+    the resolve plan; every page also as JSON (add .json). It listens on 127.0.0.1 unless
+    --host says otherwise, which then needs --token: open the address once with
+    ?token=TOKEN and a cookie keeps it.
+    """
+    from lineage.ui.server import is_loopback, serve
+
+    if not is_loopback(host) and not token:
+        raise click.UsageError(
+            f"--host {host} can be reached from other machines: give --token TOKEN "
+            "(or set LINEAGE_UI_TOKEN)"
+        )
+
+    def ready(address: str) -> None:
+        click.echo(f"serving {address}")
+        click.echo("read-only; Ctrl-C stops it", err=True)
+
+    serve(host, port, token=token, on_ready=ready, **_opts(ctx))
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 
