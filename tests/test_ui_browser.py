@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,12 @@ def test_every_page_in_a_real_browser(
     first = run_cli("resolve", *CHAIN, "--json", cwd=root, env=env, check=True)
     chain = {x["step"]: x["run_id"] for x in json.loads(first.stdout)["chain"]}
     run_cli("resolve", *CHAIN, "-P", "C=0.05", cwd=root, env=env, check=True)
+    # Data versions: the same data fetched again, then new rows in the source and a third load.
+    run_cli("run", "load", "--table", "transactions", cwd=root, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "steps/source.py", "--add", "150"], cwd=root, env=env, check=True
+    )
+    run_cli("run", "load", "--table", "transactions", cwd=root, env=env, check=True)
     shots = tmp_path / "shots"
     shots.mkdir()
     server = UIServer(root, env)
@@ -130,13 +138,13 @@ def test_every_page_in_a_real_browser(
         # Runs -> a run -> its graph -> a comparison, by following links and forms.
         visit.open("/runs", "runs")
         rows = browser.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")
-        assert len(rows) == 4  # load, process, train, and train again with C=0.05
+        assert len(rows) == 6  # 3 loads, process, train, and train again with C=0.05
         browser.find_element(By.LINK_TEXT, chain["train"][:8]).click()
         text = visit.settle("run")
         assert "Reused by resolve today" in text and "model.pkl" in text
         assert browser.find_elements(By.CSS_SELECTOR, "table.preview-table")  # features rows
         browser.find_element(By.LINK_TEXT, "lineage graph").click()
-        visit.settle("graph")
+        visit.settle()
         nodes = browser.find_elements(By.CSS_SELECTOR, "svg.lineage-graph g.node")
         assert len(nodes) >= 6
         # ui.js ran: it added the zoom buttons; a zoom changes the drawing's viewBox.
@@ -173,7 +181,9 @@ def test_every_page_in_a_real_browser(
         assert shown == sorted(shown), times
 
         # Every other page, straight from its address.
-        assert "version 1" in visit.open("/versions/load/transactions", "versions")
+        versions = visit.open("/versions/load/transactions", "versions")
+        assert "version 2" in versions and "identical to the retrieval before" in versions
+        visit.open(f"/graph/{chain['load']}?depth=3", "graph")
         assert chain["load"][:8] in visit.open(f"/audit/{chain['train']}", "audit")
         assert chain["train"][:8] in visit.open(f"/impact/{chain['load']}", "impact")
         plan = visit.open(

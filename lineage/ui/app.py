@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -65,6 +66,7 @@ def _environment() -> Environment:
         short=lambda hash_: (hash_ or "").partition(":")[2][:12] or (hash_ or ""),
         size=human_size,
         number=format_number,
+        brief=lambda text: re.sub(r"\.\d+Z$", "Z", text or ""),
     )
     env.globals.update(run_url=run_url, ref_url=ref_url, version=__version__)
     return env

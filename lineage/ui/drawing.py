@@ -14,7 +14,7 @@ from html import escape
 
 from lineage.graph import Graph, Node
 
-NODE_W = 240
+NODE_W = 250
 NODE_H = 46
 GAP_X = 70
 GAP_Y = 18
@@ -117,7 +117,7 @@ def to_svg(g: Graph, href: Callable[[Node], str | None]) -> str:
         if node.kind == "run" and "@" in label:
             # step:value on the first line, its time with the id and status on the second.
             label, _, when = label.partition("@")
-            detail = f"{when} {detail}"
+            detail = f"{when.replace('T', ' ')}  {detail}"
         shape = (
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="{radius}"/>'
             f'<text x="{x + 10:.1f}" y="{y + 19:.1f}" class="label">{escape(_short(label))}'

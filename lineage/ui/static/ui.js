@@ -40,9 +40,10 @@
     var full = svg.viewBox.baseVal;
     var box = { x: full.x, y: full.y, w: full.width, h: full.height };
     var start = { x: box.x, y: box.y, w: box.w, h: box.h };
-    // Fill the view's width; the viewBox then decides what is seen.
+    // Fill the view's width at the drawing's own proportions, within most of a screen.
+    var fitted = box.h * Math.min(view.clientWidth / box.w, 1.5);
     svg.setAttribute("width", "100%");
-    svg.setAttribute("height", Math.min(Math.max(box.h, 240), window.innerHeight * 0.7));
+    svg.setAttribute("height", Math.round(Math.min(Math.max(fitted, 160), window.innerHeight * 0.7)));
     svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
     view.classList.add("zoomable");
 
