@@ -96,7 +96,8 @@ def audit_page(src: Sources, ref: str, query: Query) -> Page:
     """Return the audit of a run or artifact: upstream to its data versions."""
     verify = query.one("verify") in ("1", "yes", "true", "on")
     result = walks.audit(ref, verify=verify, catalog=src.catalog, store=src.store)
-    label = result.run.label if result.run else result.target.hash
+    target = result.target
+    label = target.label if isinstance(target, RunInfo) else target.hash
     data = result.to_dict()
     return Page(
         "audit.html",

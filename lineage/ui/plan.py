@@ -20,7 +20,7 @@ def plan_page(src: Sources, query: Query) -> Page:
     s = src.session()
     pipeline = load_pipeline(s.project.root)
     declared = pipeline.keys() if pipeline else {}
-    keys = {name: query.one(name) for name in declared if query.one(name)}
+    keys = {name: value for name in declared if (value := query.one(name))}
     params = query.many("param")
     data: dict[str, object] = {"keys": keys, "params": params, "chain": None}
     if keys:

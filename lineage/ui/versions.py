@@ -31,7 +31,7 @@ def versions_page(src: Sources, step: str, value: str, query: Query) -> Page:
     )
     outputs = s.catalog.outputs_of([run.id for run in found])
     versions: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
-    timeline = []
+    timeline: list[dict[str, Any]] = []
     # Oldest first, so version 1 is the first data ever fetched and numbers stay put.
     for run in reversed(found):
         data = [a for a in outputs[run.id] if a.name != LOG_NAME]
