@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineage import __version__, times
 from lineage.errors import Ambiguous, LineageError, NotFound, UsageError
+from lineage.project import mask_url
 from lineage.ui import lineage_view, plan, run_page, runs, versions
 from lineage.ui.page import Page, Query, Sources, check_hash, ref_url, run_url
 
@@ -136,7 +137,9 @@ class UI:
         return HTMLResponse(body)
 
     def error(self, request: Request, status: int, message: str) -> Response:
-        line = " ".join(message.split())  # one line, whatever the message held
+        # One line, whatever the message held, and never a password (an unexpected error's
+        # text may quote a URL the library did not get to mask).
+        line = mask_url(" ".join(message.split()))
         if wants_json(request):
             return _json({"error": line}, status)
         body = self.env.get_template("error.html").render(
