@@ -324,3 +324,20 @@ def test_off_loopback_without_a_token_is_refused_before_listening(tmp_path: Path
     with pytest.raises(UsageError, match="needs a token"):
         ui_server.serve("0.0.0.0", 0)
     assert ui_server.is_loopback("127.0.0.5") and not ui_server.is_loopback("10.1.2.3")
+
+
+def test_outside_a_project_or_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    done = run_cli("ui", "--port", "0", cwd=tmp_path)
+    assert done.returncode == 2 and "no lineage project here" in done.stderr
+    root = pipelines.make_pipeline(tmp_path / "p")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = run_cli("ui", "--port", str(port), cwd=root)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use: choose another port"
+    )
