@@ -97,6 +97,19 @@ def generate(db: Path, size: int) -> list[str]:
     return trains
 
 
+def middle_cursor(db: Path, size: int) -> str:
+    """Return the paging cursor of the run halfway down the catalog, newest first."""
+    from lineage import times
+    from lineage.ui.page import cursor
+
+    conn = sqlite3.connect(db)
+    stamp, rid = conn.execute(
+        "SELECT time, id FROM runs ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?", (size // 2,)
+    ).fetchone()
+    conn.close()
+    return cursor(times.parse_time(stamp), rid)
+
+
 class Served:
     """The UI over one catalog, under uvicorn in a thread on 127.0.0.1."""
 
@@ -140,8 +153,6 @@ def main() -> int:
     import lineage
     from lineage import api
     from lineage.catalog import Catalog
-    from lineage.ui.page import cursor
-
     header(f"ui: server time of the runs page and a run's graph, sizes {sizes}")
     work = Path(tempfile.mkdtemp(prefix="lineage-bench-ui-", dir=args.dir))
     cwd = os.getcwd()
@@ -158,10 +169,9 @@ def main() -> int:
             start = time.perf_counter()
             trains = generate(db, size)
             print(f"built {size:>9,} runs in {time.perf_counter() - start:.1f} s", flush=True)
-            middle = lineage.search(limit=size // 2, catalog=urls[size])[-1]
             pages[size] = {
                 "runs page": ["/runs"],
-                "older page (cursor)": [f"/runs?before={cursor(middle.time, middle.id)}"],
+                "older page (cursor)": [f"/runs?before={middle_cursor(db, size)}"],
                 "runs of step + key": [f"/runs?step=train&algorithm=algo{k}" for k in range(7)],
                 "graph, depth 2": [f"/graph/{t}?depth=2" for t in trains],
             }
