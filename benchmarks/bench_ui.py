@@ -10,8 +10,9 @@ metrics. Each catalog is served by the real app (``lineage.ui.create_app``) unde
 127.0.0.1 in a thread; a request's time is the wall time of a GET from this process, so it is
 the server's time plus a loopback round trip (the same at every size).
 
-Pages: the newest runs (50, no filter), an older page by its keyset cursor (deep in the
-catalog), the runs of one step and key value, and a train run's graph at depth 2. The
+Pages: the newest runs (50, no filter), an older page by its keyset cursor (halfway down the
+catalog), the newest runs of one step, the 3 newest of one step and key value, and a train
+run's graph at depth 2. The
 reference is ``lineage.search`` for the same newest 51 runs, in process: the library's share
 of the runs page. The targets: each page at the largest size within 1.5x of the smallest.
 """
@@ -153,6 +154,7 @@ def main() -> int:
     import lineage
     from lineage import api
     from lineage.catalog import Catalog
+
     header(f"ui: server time of the runs page and a run's graph, sizes {sizes}")
     work = Path(tempfile.mkdtemp(prefix="lineage-bench-ui-", dir=args.dir))
     cwd = os.getcwd()
@@ -172,7 +174,10 @@ def main() -> int:
             pages[size] = {
                 "runs page": ["/runs"],
                 "older page (cursor)": [f"/runs?before={middle_cursor(db, size)}"],
-                "runs of step + key": [f"/runs?step=train&algorithm=algo{k}" for k in range(7)],
+                "runs of one step": ["/runs?step=train"],
+                # A key value has 3 runs at 1k and thousands at 1M: the 3 newest, so both
+                # sizes draw the same number of rows.
+                "one key value": [f"/runs?step=train&algorithm=algo{k}&limit=3" for k in range(7)],
                 "graph, depth 2": [f"/graph/{t}?depth=2" for t in trains],
             }
             served[size] = Served(urls[size])
