@@ -16,6 +16,7 @@ from typing import Any
 
 from lineage import hashing
 from lineage.errors import InvalidPipeline, UsageError
+from lineage.hashing import param_text as param_text  # importable from here, as before
 from lineage.project import PIPELINE_FILE, read_config
 
 PARAM_TYPES = ("string", "int", "float", "bool", "path", "uri")
@@ -415,12 +416,3 @@ def _convert(kind: str, raw: Any) -> Any:
     if not isinstance(raw, (str, int, float)):
         raise TypeError(raw)
     return str(raw)
-
-
-def param_text(value: Any) -> str:
-    """Return a parameter as the catalog stores it and the resolver hashes it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)

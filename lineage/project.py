@@ -6,19 +6,21 @@ Precedence: command-line option > environment variable > ``lineage.toml`` > defa
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lineage.errors import InvalidPipeline, UsageError
+from lineage.urls import mask_url as mask_url  # importable from here, as before
 
 PIPELINE_FILE = "lineage.toml"
 STATE_DIR = ".lineage"
 CATALOG_ENV = "LINEAGE_CATALOG_URL"
 STORE_ENV = "LINEAGE_STORE_URL"
 PROJECT_ENV = "LINEAGE_PROJECT_ROOT"
+# Set by the launcher for the step it starts: the run the step's start_run() attaches to.
+RUN_ID_ENV = "LINEAGE_RUN_ID"
 
 
 @dataclass
@@ -122,17 +124,3 @@ def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise InvalidPipeline(f"{PIPELINE_FILE}: [{name}] must be a table, like [{name}] url = ...")
     return section
-
-
-# Greedy to the last "@" of the URL token: a password may hold a raw "@" or "/".
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>\S*)(?P<tail>@)", re.I)
-
-
-# libpq also takes the password as a query parameter: ...?password=secret
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)(?P<secret>[^&#\s]*)", re.I)
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``: a password never reaches output."""
-    masked = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
-    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import hashing
 from lineage.errors import FileError, InvalidName, LineageError, NotFound, StoreError
-from lineage.project import mask_url
+from lineage.urls import mask_url
 
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
@@ -249,7 +249,7 @@ class Store:
         base = Path(source)
         if not base.is_dir():
             raise NotFound(f"no folder to log at {os.fspath(source)!r}: check the path")
-        entries = []
+        entries: list[dict[str, Any]] = []
         total = 0
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             stored = self.put_file(path, progress)
@@ -521,10 +521,11 @@ def _relay(progress: Progress | None) -> Callback:
 
     if progress is None:
         return NoOpCallback()
+    report = progress  # not None, as the nested class sees it too
 
     class Relay(Callback):
         def relative_update(self, inc: int = 1) -> None:
-            progress(inc)
+            report(inc)
 
     return Relay()
 

@@ -265,7 +265,7 @@ def run_case(case: Case, env: Env) -> tuple[str, int]:
     assert argv[0] == "lineage", case.command
     if env.user:
         return _run_as(env.user, argv[1:])
-    from tests.conftest import invoke
+    from tests.helpers import invoke
 
     with _cwd(env.root):
         result = invoke(*argv[1:])
@@ -282,7 +282,6 @@ def _run_as(user: str, args: list[str]) -> tuple[str, int]:
 
     import lineage.api
     import lineage.cli
-    import lineage.integrity
 
     account = pwd.getpwnam(user)
     read_end, write_end = os.pipe()

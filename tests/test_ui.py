@@ -17,7 +17,7 @@ import xxhash
 
 from lineage.ui import server as ui_server
 from tests import pipelines
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.ui_server import UIServer
 
 pytestmark = pytest.mark.slow  # one project with six launched steps, shared by the module

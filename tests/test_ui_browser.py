@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.ui_server import UIServer
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import lineage_bin
+from tests.helpers import lineage_bin
 
 
 @dataclass

@@ -31,9 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineage import __version__, times
 from lineage.errors import Ambiguous, LineageError, NotFound, UsageError
-from lineage.project import mask_url
 from lineage.ui import lineage_view, plan, run_page, runs, versions
 from lineage.ui.page import Page, Query, Sources, check_hash, ref_url, run_url
+from lineage.urls import mask_url
 
 STATIC = Path(__file__).resolve().parent / "static"
 TOKEN_COOKIE = "lineage_ui_token"

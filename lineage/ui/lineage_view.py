@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from lineage import walks
+from lineage import api, walks
 from lineage.catalog import ArtifactInfo, RunInfo
-from lineage.graph import Node, run_graph
+from lineage.drawing import Node, run_graph
 from lineage.launch import LOG_NAME
-from lineage.ui import drawing
+from lineage.ui import svg
 from lineage.ui.page import Page, Query, Sources, ref_url, run_url
 
 MAX_DEPTH = 10
@@ -67,7 +67,7 @@ def graph_page(src: Sources, ref: str, query: Query) -> Page:
         title,
         data,
         {
-            "svg": drawing.to_svg(g, node_link),
+            "svg": svg.to_svg(g, node_link),
             "target": target,
             "ref": ref,
             "depths": list(range(1, MAX_DEPTH + 1)),
@@ -95,7 +95,7 @@ def node_link(node: Node) -> str | None:
 def audit_page(src: Sources, ref: str, query: Query) -> Page:
     """Return the audit of a run or artifact: upstream to its data versions."""
     verify = query.one("verify") in ("1", "yes", "true", "on")
-    result = walks.audit(ref, verify=verify, catalog=src.catalog, store=src.store)
+    result = api.audit(ref, verify=verify, catalog=src.catalog, store=src.store)
     target = result.target
     label = target.label if isinstance(target, RunInfo) else target.hash
     data = result.to_dict()
@@ -115,7 +115,7 @@ def audit_page(src: Sources, ref: str, query: Query) -> Page:
 
 def impact_page(src: Sources, ref: str) -> Page:
     """Return everything derived from a run or a data version."""
-    result = walks.impact(ref, catalog=src.catalog)
+    result = api.impact(ref, catalog=src.catalog)
     label = result.target.label if isinstance(result.target, RunInfo) else result.target.hash
     data = result.to_dict()
     return Page(

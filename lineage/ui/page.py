@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from lineage import api, hashing, times
 from lineage.errors import UsageError
-from lineage.run import Session
+from lineage.session import Session
 
 MAX_LIMIT = 500
 

@@ -1,6 +1,6 @@
 """Draw a lineage graph as SVG on the server: a layered left-to-right layout, nodes as links.
 
-The graph comes from ``lineage.graph`` (runs and artifacts as nodes, outputs and inputs as
+The graph comes from ``lineage.drawing`` (runs and artifacts as nodes, outputs and inputs as
 edges). Layers follow the longest path from the sources, so a chain reads load -> data ->
 process -> features -> train -> model from left to right; a few barycenter sweeps order each
 layer so that edges cross less. Everything is escaped text; styling lives in the package's
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from lineage.graph import Graph, Node
+from lineage.drawing import Graph, Node
 
 NODE_W = 250
 NODE_H = 46

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from lineage.drawing import Edge, Graph, Node
 from lineage.errors import UsageError
-from lineage.graph import Edge, Graph, Node
-from lineage.ui import charts, drawing
+from lineage.ui import charts, svg
 from lineage.ui.page import Query, check_hash, cursor, parse_cursor
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -39,7 +39,7 @@ def chain_graph() -> Graph:
 
 
 def test_layers_follow_the_longest_path_from_the_sources() -> None:
-    assert drawing.layers(chain_graph()) == [
+    assert svg.layers(chain_graph()) == [
         ["r_load"],
         ["a_data"],
         ["r_proc"],
@@ -55,15 +55,15 @@ def test_a_cycle_written_by_hand_keeps_its_nodes() -> None:
     g.add_edge(Edge("a", "b"))
     g.add_edge(Edge("b", "c"))
     g.add_edge(Edge("c", "b"))
-    placed = [n for layer in drawing.layers(g) for n in layer]
+    placed = [n for layer in svg.layers(g) for n in layer]
     assert sorted(placed) == ["a", "b", "c"]
 
 
 def test_the_svg_is_well_formed_escaped_and_links_its_nodes() -> None:
-    svg = drawing.to_svg(chain_graph(), lambda node: f"/runs/{node.id}?a=1&b=2")
-    root = ET.fromstring(svg)  # well-formed XML, or this raises
+    drawn = svg.to_svg(chain_graph(), lambda node: f"/runs/{node.id}?a=1&b=2")
+    root = ET.fromstring(drawn)  # well-formed XML, or this raises
     assert root.tag == f"{SVG}svg"
-    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "<script>" not in drawn and "&lt;script&gt;" in drawn
     links = [a.get("href") for a in root.iter(f"{SVG}a")]
     assert len(links) == 6 and "/runs/r_load?a=1&b=2" in links
     assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "edge"]) == 5
@@ -75,7 +75,7 @@ def test_the_svg_is_well_formed_escaped_and_links_its_nodes() -> None:
 
 
 def test_an_empty_graph_draws() -> None:
-    ET.fromstring(drawing.to_svg(Graph("nothing"), lambda node: None))
+    ET.fromstring(svg.to_svg(Graph("nothing"), lambda node: None))
 
 
 def test_a_curve_skips_values_it_cannot_place() -> None:
