@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,9 +170,16 @@ def search(
     params: list[str] | None = None,
     metrics: list[str] | None = None,
     limit: int | None = 50,
+    before: tuple[datetime, str] | None = None,
+    reap: bool = True,
     catalog: str | None = None,
 ) -> list[RunInfo]:
-    """Search runs by type and date, newest first, as ``lineage runs`` does."""
+    """Search runs by type and date, newest first, as ``lineage runs`` does.
+
+    ``before`` pages: only runs older than this ``(time, run id)``, the last run of a page.
+    ``reap=False`` leaves runs whose process died as ``running`` (a reader that must not
+    write, such as the web UI).
+    """
     from lineage import liveness
     from lineage.catalog import STATUSES, Filters
     from lineage.names import check_names, known_keys, match_key
@@ -199,13 +207,15 @@ def search(
             params=[parse_param_filter(p) for p in params or []],
             metrics=[parse_metric_filter(m) for m in metrics or []],
             limit=limit or None,
+            before=before,
         )
     except LineageError:
         if named:  # an unknown step or key is reported before any other bad input
             check_names(s.catalog, root, step, keys)
         raise
     # A run whose process died is shown killed, not running forever.
-    liveness.reap(s.catalog)
+    if reap:
+        liveness.reap(s.catalog)
     found = s.catalog.search(filters)
     # A run found has this step and key (both are conditions of the search), so only an empty
     # result needs the names checked: a typo is then an error, not "no runs match". Checking
@@ -242,12 +252,16 @@ class RunDetails:
         return data
 
 
-def show(ref: str, *, catalog: str | None = None) -> RunDetails:
-    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
+def show(ref: str, *, reap: bool = True, catalog: str | None = None) -> RunDetails:
+    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs.
+
+    ``reap=False`` reads only, as ``search`` does.
+    """
     from lineage import liveness
 
     s = session(catalog)
-    liveness.reap(s.catalog)
+    if reap:
+        liveness.reap(s.catalog)
     run = s.catalog.resolve(ref)
     return RunDetails(
         run=run,

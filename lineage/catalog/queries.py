@@ -155,6 +155,11 @@ class Queries(Connected):
             conditions.append(RUNS.c.time < filters.until)
         if filters.status:
             conditions.append(RUNS.c.status == filters.status)
+        if filters.before:
+            moment, run_id = filters.before
+            # The plain `time <=` lets the time index bound the scan; the OR breaks ties.
+            conditions.append(RUNS.c.time <= moment)
+            conditions.append(sa.or_(RUNS.c.time < moment, RUNS.c.id < run_id))
         for name, value in filters.params:
             conditions.append(
                 sa.exists().where(

@@ -160,6 +160,8 @@ class Filters:
     params: list[tuple[str, str]] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     limit: int | None = 50
+    # Keyset paging: only runs older than this (time, id), the last row of the page before.
+    before: tuple[datetime, str] | None = None
 
 
 _METRIC_OPS: dict[str, Callable[[Any, float], Any]] = {

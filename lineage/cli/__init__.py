@@ -9,13 +9,14 @@ Each command parses, calls one library function, and renders: aligned tables for
 * ``options``: ``--json``, the ``--KEY VALUE`` options from lineage.toml, progress bars;
 * ``render``, ``render_walks``: tables, sizes, hashes and one view per result;
 * the commands by topic: ``project`` (init, info), ``runs`` (runs, show, artifacts),
-  ``resolve`` (resolve, run), ``walks`` (audit, impact, graph), ``upkeep`` (verify, rm, gc, db).
+  ``resolve`` (resolve, run), ``walks`` (audit, impact, graph), ``upkeep`` (verify, rm, gc, db),
+  ``ui`` (the web UI).
 """
 
 from __future__ import annotations
 
 # Importing a command module registers its commands on the group.
-from lineage.cli import project, resolve, runs, upkeep, walks  # noqa: F401
+from lineage.cli import project, resolve, runs, ui, upkeep, walks  # noqa: F401
 from lineage.cli.group import cli, main
 from lineage.cli.render import echo_json, echo_table, human_size
 
