@@ -20,6 +20,9 @@ _METRIC = re.compile(
     r"^\s*(?P<name>[^<>=!\s][^<>=!]*?)\s*(?P<op>>=|<=|==|!=|>|<|=)\s*(?P<value>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$"
 )
 
+# A LIMIT both SQLite and PostgreSQL take (a 64-bit one overflows SQLite's driver).
+MAX_LIMIT = 2**31 - 1
+
 
 def session(catalog: str | None = None, store: str | None = None) -> Session:
     """Open the project around the current folder; a missing project is a usage error."""
@@ -124,8 +127,8 @@ def search(
     try:
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-        if limit is not None and limit < 0:
-            raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
+        if limit is not None and not 0 <= limit <= MAX_LIMIT:
+            raise UsageError(f"limit must be 0 (no limit) or up to {MAX_LIMIT} runs, not {limit}")
         filters = Filters(
             step=step,
             keys=keys,

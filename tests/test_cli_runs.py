@@ -612,7 +612,7 @@ def test_malformed_ref(runs: dict[str, str]) -> None:
         ),
         (["--param", "noequals"], "param filter 'noequals' is not NAME=VALUE, such as 'fill=mean'"),
         (["--param", "=x"], "param filter '=x' is not NAME=VALUE, such as 'fill=mean'"),
-        (["--limit", "-1"], "--limit must be 0 (no limit) or more, not -1"),
+        (["--limit", "-1"], "limit must be 0 (no limit) or up to 2147483647 runs, not -1"),
     ],
 )
 def test_invalid_filter(runs: dict[str, str], project: Path, args: list[str], message: str) -> None:
