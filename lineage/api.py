@@ -53,7 +53,7 @@ def known_keys(s: Session) -> dict[str, list[str]]:
     from lineage.pipeline import load_pipeline
 
     keys: dict[str, set[str]] = {k: set(v) for k, v in s.catalog.key_names().items()}
-    pipeline = load_pipeline(s.project.root)
+    pipeline = load_pipeline(s.project.root, lenient=True)
     if pipeline is not None:
         for key, steps in pipeline.keys().items():
             keys.setdefault(key, set()).update(steps)
@@ -76,7 +76,7 @@ def _check_search_names(s: Session, step: str | None, keys: dict[str, str]) -> N
     """
     from lineage.pipeline import load_pipeline
 
-    pipeline = load_pipeline(s.project.root)
+    pipeline = load_pipeline(s.project.root, lenient=True)
     declared_keys = pipeline.keys() if pipeline is not None else {}
     step_known = False
     for key in keys:
@@ -121,7 +121,7 @@ def search(
     from lineage import liveness
     from lineage.pipeline import load_pipeline
 
-    pipeline = load_pipeline(s.project.root)
+    pipeline = load_pipeline(s.project.root, lenient=True)
     if pipeline is not None:
         keys = {match_key(key, pipeline.keys()): value for key, value in keys.items()}
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -1060,10 +1061,34 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: turn every LineageError into one line and its exit code."""
-    from lineage.errors import LineageError
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("LINEAGE_DEBUG"))
+    with warnings.catch_warnings():
+        _show_lineage_warnings()
+        _run(args, debug)
+
+
+def _show_lineage_warnings() -> None:
+    """Print each distinct ``LineageWarning`` once, as one ``Warning: ...`` line on stderr."""
+    from lineage.errors import LineageWarning
+
+    shown: set[str] = set()
+    default = warnings.showwarning
+    warnings.simplefilter("always", LineageWarning)
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, LineageWarning):
+            default(message, category, *args, **kwargs)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            click.echo(f"Warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+def _run(args: list[str], debug: bool) -> None:
+    from lineage.errors import LineageError
+
     try:
         code = cli.main(args=args, prog_name="lineage", standalone_mode=False)
         if isinstance(code, int) and code:

@@ -70,3 +70,7 @@ class FileError(LineageError):
 
 class Refused(LineageError):
     """An operation would break recorded lineage (a run others depend on); nothing changed."""
+
+
+class LineageWarning(UserWarning):
+    """Something the user should know that did not stop the command (the CLI prints it once)."""

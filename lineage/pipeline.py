@@ -5,22 +5,29 @@ Every error names the file and the line, so a typo is one glance away from its f
 
 from __future__ import annotations
 
+import difflib
 import glob
 import json
 import os
 import re
 import shlex
+import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lineage import hashing
-from lineage.errors import InvalidPipeline, UsageError
+from lineage.errors import FileError, InvalidPipeline, LineageWarning, UsageError
 from lineage.project import PIPELINE_FILE, read_config
 
 PARAM_TYPES = ("string", "int", "float", "bool", "path", "uri")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_STEP_FIELDS = {"key", "time", "after", "command", "code", "params", "description"}
+
+# Every name lineage.toml may use, in one place: a new field is one line here. Anything else
+# is a typo to name (with the closest of these), never a setting silently ignored.
+TABLES = ("steps", "catalog", "store")
+STEP_FIELDS = ("key", "time", "after", "command", "code", "params", "description")
+PARAM_FIELDS = ("type", "default")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
 
@@ -148,7 +155,15 @@ class Pipeline:
         hasher = hashing.new_hasher()
         for relative in files:
             hasher.update(relative.encode() + b"\0")
-            hasher.update(_file_digest(self.root / relative).encode())
+            try:
+                digest = _file_digest(self.root / relative)
+            except OSError as error:
+                raise FileError(
+                    f"cannot read {relative!r}, a code file of step {name!r}: "
+                    f"{error.strerror or error}: make it readable, or take it out of code in "
+                    f"{PIPELINE_FILE}"
+                ) from None
+            hasher.update(digest.encode())
             hasher.update(b"\0")
         return hashing.format_hash(hasher.hexdigest())
 
@@ -156,9 +171,11 @@ class Pipeline:
 _parsed: dict[Path, tuple[tuple[int, int], Pipeline]] = {}
 
 
-def load_pipeline(root: Path) -> Pipeline | None:
+def load_pipeline(root: Path, *, lenient: bool = False) -> Pipeline | None:
     """Read and validate ``lineage.toml`` in ``root``; None when there is none.
 
+    With ``lenient`` (commands that only read the catalog: runs, show, audit, graph), a broken
+    file is a ``LineageWarning`` and None, so a typo in a step never hides what was recorded.
     A long-lived process (a notebook, a benchmark) parses the file again only when it changed.
     """
     path = root / PIPELINE_FILE
@@ -170,7 +187,13 @@ def load_pipeline(root: Path) -> Pipeline | None:
     cached = _parsed.get(path)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    pipeline = parse_pipeline(path, read_config(path))
+    try:
+        pipeline = parse_pipeline(path, read_config(path))
+    except InvalidPipeline as error:
+        if not lenient:
+            raise
+        warnings.warn(f"{error}; its steps are left out here", LineageWarning, stacklevel=2)
+        return None
     _parsed[path] = (signature, pipeline)
     return pipeline
 
@@ -184,6 +207,13 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
         where = f"{path.name}:{line}" if line else path.name
         return InvalidPipeline(f"{where}: {message}")
 
+    for table in config:
+        if table not in TABLES:
+            line = _line_of_table(text, table)
+            where = f"{path.name}:{line}" if line else path.name
+            raise InvalidPipeline(
+                f"{where}: unknown table {table!r}{_closest(table, TABLES, 'tables')}"
+            )
     raw_steps = config.get("steps", {})
     if not isinstance(raw_steps, dict):
         raise fail("[steps] must be a table of steps, like [steps.load]")
@@ -193,11 +223,11 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
             raise fail(f"step {name!r} must be a table, like [steps.{name}]", name)
         if not _NAME.match(name):
             raise fail(f"step name {name!r} must be letters, digits, '_' or '-'", name)
-        unknown = sorted(set(raw) - _STEP_FIELDS)
+        unknown = [f for f in raw if f not in STEP_FIELDS]
         if unknown:
             raise fail(
-                f"step {name!r} has an unknown field {unknown[0]!r} (fields: "
-                f"{', '.join(sorted(_STEP_FIELDS))})",
+                f"step {name!r} has an unknown field {unknown[0]!r}"
+                + _closest(unknown[0], STEP_FIELDS, "fields"),
                 name,
                 unknown[0],
             )
@@ -222,6 +252,16 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
             code = [code]
         if not isinstance(code, list) or not all(isinstance(c, str) for c in code):
             raise fail(f"step {name!r}: code must be a list of files or globs", name, "code")
+        for pattern in code:
+            posix = PurePosixPath(pattern.replace("\\", "/"))
+            if posix.is_absolute() or pattern.startswith("~") or ".." in posix.parts:
+                why = "is absolute" if posix.is_absolute() else "leaves the project"
+                raise fail(
+                    f"step {name!r}: code path {pattern!r} {why}: name files inside the "
+                    f"project, relative to the project folder (such as steps/{name}.py)",
+                    name,
+                    "code",
+                )
         params = _parse_params(name, raw.get("params", {}), fail)
         steps[name] = Step(
             name=name,
@@ -267,6 +307,14 @@ def _parse_params(step: str, raw: Any, fail: Any) -> dict[str, ParamSpec]:
         if not isinstance(spec, dict):
             # A bare default: C = 1.0 means a float parameter with that default.
             spec = {"type": _type_of(spec), "default": spec}
+        unknown = [f for f in spec if f not in PARAM_FIELDS]
+        if unknown:
+            raise fail(
+                f"step {step!r}: parameter {name!r} has an unknown field {unknown[0]!r}"
+                + _closest(unknown[0], PARAM_FIELDS, "fields"),
+                step,
+                unknown[0],
+            )
         kind = spec.get("type", "string")
         if kind not in PARAM_TYPES:
             raise fail(
@@ -300,6 +348,35 @@ def _check_names(steps: dict[str, Step], fail: Any) -> None:
                 step.name,
                 "key",
             )
+    # --target-env and --target_env are one option: two names that differ only there would
+    # silently become one.
+    seen: dict[str, tuple[str, str, str]] = {}
+    for step in steps.values():
+        for kind, name in (("key", step.key), ("time", step.time)):
+            spelled = option_name(name)
+            other = seen.setdefault(spelled, (name, kind, step.name))
+            if other[0] != name:
+                what = "key" if other[1] == "key" else "time name"
+                raise fail(
+                    f"step {step.name!r}: {kind} {name!r} and the {what} {other[0]!r} of step "
+                    f"{other[2]!r} differ only by '-' and '_', so both would be the option "
+                    f"--{spelled}: rename one",
+                    step.name,
+                    kind,
+                )
+
+
+def option_name(name: str) -> str:
+    """Return the command-line option a key or time name becomes (without the dashes)."""
+    return name.replace("_", "-")
+
+
+def _closest(name: str, valid: tuple[str, ...], what: str) -> str:
+    """Suggest the valid name closest to a misspelled one, or list them all."""
+    close = difflib.get_close_matches(name, valid, n=1)
+    if close:
+        return f": did you mean {close[0]!r}?"
+    return f" ({what}: {', '.join(sorted(valid))})"
 
 
 def _topological(steps: dict[str, Step], fail: Any) -> list[str]:
@@ -358,21 +435,36 @@ def _file_digest(path: Path) -> str:
 
 
 def _line_of(text: str, step: str | None, key: str | None) -> int | None:
+    """Return the line of ``key`` in the tables of ``step`` (or of its header), 1-based."""
     if not text or step is None:
         return None
     lines = text.splitlines()
-    header = re.compile(rf"^\s*\[\s*steps\.\"?{re.escape(step)}\"?\s*\]")
-    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
-    if start is None:
-        return None
-    if key:
-        field_re = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for i in range(start + 1, len(lines)):
-            if lines[i].lstrip().startswith("["):
-                break
-            if field_re.match(lines[i]):
-                return i + 1
-    return start + 1
+    # [steps.train] and the tables inside it, such as [steps.train.params.C].
+    header = re.compile(rf"^\s*\[\s*steps\s*\.\s*[\"']?{re.escape(step)}[\"']?\s*[.\]]")
+    # At a line's start, or inside an inline table: params = {{ C = {{ defualt = 1 }} }}.
+    field_re = re.compile(rf"(^\s*|[{{,]\s*)[\"']?{re.escape(key or '')}[\"']?\s*=")
+    start = None
+    inside = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("["):
+            inside = header.match(line) is not None
+            if inside and start is None:
+                start = i
+            continue
+        if inside and key and field_re.search(line):
+            return i + 1
+    return None if start is None else start + 1
+
+
+def _line_of_table(text: str, table: str) -> int | None:
+    """Return the line where a top-level table (``[name]``, ``[name.x]``, ``name = ``) starts."""
+    pattern = re.compile(
+        rf"^\s*(\[\[?\s*[\"']?{re.escape(table)}[\"']?\s*[.\]]|{re.escape(table)}\s*[.=])"
+    )
+    for i, line in enumerate(text.splitlines()):
+        if pattern.match(line):
+            return i + 1
+    return None
 
 
 def _type_of(value: Any) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 import lineage
 from lineage import times
-from lineage.errors import InvalidTime
+from lineage.errors import InvalidTime, UsageError
 from tests.conftest import Result, invoke
 
 
@@ -118,3 +118,184 @@ def test_a_limit_past_what_the_database_holds_is_a_usage_error(dated: dict[str, 
     one_error_line(invoke("runs", "--limit", str(2**63)), 2, "limit")
     one_error_line(invoke("runs", "--limit", "-1"), 2, "limit")
     assert invoke("runs", "--limit", str(2**31 - 1)).exit_code == 0
+
+
+# -- lineage.toml: issue 10 item 9, issue 15 items 13 and 16 ----------------------------------
+
+TRAIN = """\
+[steps.load]
+key = "table"
+command = "python -c pass"
+
+[steps.train]
+key = "algorithm"
+after = ["load"]
+command = "python -c pass"
+"""
+
+
+def write_pipeline(root: Path, text: str) -> Path:
+    path = root / "lineage.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("tail", "line", "fragments"),
+    [
+        # An inline table, as the README shows parameters.
+        (
+            'params = { C = { type = "float", defualt = 1.0 } }\n',
+            9,
+            ["parameter 'C' has an unknown field 'defualt'", "did you mean 'default'"],
+        ),
+        # A section of its own.
+        (
+            '\n[steps.train.params.C]\ntype = "float"\ndefualt = 1.0\n',
+            12,
+            ["parameter 'C' has an unknown field 'defualt'", "did you mean 'default'"],
+        ),
+        (
+            'comand = "python train.py"\n',
+            9,
+            ["step 'train' has an unknown field 'comand'", "did you mean 'command'"],
+        ),
+        # Nothing close: the valid names are listed.
+        (
+            'colour = "red"\n',
+            9,
+            ["step 'train' has an unknown field 'colour'", "fields: after, code, command"],
+        ),
+    ],
+)
+def test_unknown_field_names_file_line_and_the_closest_valid_name(
+    project: Path, tail: str, line: int, fragments: list[str]
+) -> None:
+    write_pipeline(project, TRAIN + tail)
+    result = invoke("resolve", "--table", "t", "--algorithm", "a", "--dry-run")
+    one_error_line(result, 2, f"Error: lineage.toml:{line}: ", *fragments)
+
+
+def test_unknown_top_level_table_is_named_too(project: Path) -> None:
+    write_pipeline(project, TRAIN.replace("[steps.train]", "[step.train]"))
+    result = invoke("resolve", "--table", "t", "--dry-run")
+    one_error_line(result, 2, "lineage.toml:5: ", "unknown table 'step'", "did you mean 'steps'")
+
+
+def test_a_file_that_is_not_utf8_is_one_line(project: Path) -> None:
+    (project / "lineage.toml").write_bytes(b'[steps.load]\nkey = "caf\xe9"\n')
+    result = invoke("resolve", "--table", "t", "--dry-run")
+    one_error_line(result, 2, "lineage.toml", "not UTF-8", "line 2", "save it as UTF-8")
+
+
+def test_a_deeply_nested_file_is_one_line(project: Path) -> None:
+    write_pipeline(project, "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    result = invoke("resolve", "--table", "t", "--dry-run")
+    one_error_line(result, 2, "lineage.toml", "nested too deeply")
+
+
+def test_keys_differing_only_by_dash_and_underscore_are_refused(project: Path) -> None:
+    write_pipeline(
+        project,
+        '[steps.load]\nkey = "target-env"\n\n[steps.train]\nkey = "target_env"\nafter = ["load"]\n',
+    )
+    result = invoke("resolve", "--target-env", "prod", "--dry-run")
+    one_error_line(
+        result, 2, "lineage.toml:5: ", "'target_env'", "'target-env'", "--target-env", "rename"
+    )
+
+
+def test_a_time_name_and_a_key_differing_by_dash_are_refused(project: Path) -> None:
+    write_pipeline(
+        project,
+        '[steps.load]\nkey = "table"\ntime = "fetch-time"\n\n'
+        '[steps.train]\nkey = "fetch_time"\nafter = ["load"]\n',
+    )
+    result = invoke("resolve", "--table", "t", "--dry-run")
+    one_error_line(result, 2, "'fetch_time'", "'fetch-time'", "--fetch-time")
+
+
+def test_recording_a_key_that_differs_only_by_dash_is_refused(project: Path) -> None:
+    with lineage.start_run("deploy", **{"target-env": "prod"}):
+        pass
+    with pytest.raises(UsageError, match=r"'target_env'.*'target-env'.*one option"):
+        lineage.start_run("check", target_env="prod")
+    # The same spelling again is fine.
+    with lineage.start_run("audit-env", **{"target-env": "dev"}):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        ('["/etc/passwd"]', "'/etc/passwd' is absolute"),
+        ('["../outside.py"]', "'../outside.py' leaves the project"),
+    ],
+)
+def test_code_outside_the_project_is_refused(project: Path, code: str, fragment: str) -> None:
+    (project.parent / "outside.py").write_text("x = 1\n")
+    write_pipeline(project, TRAIN.replace('command = "python -c pass"\n', f"code = {code}\n", 1))
+    result = invoke("resolve", "--table", "t", "--dry-run")
+    one_error_line(result, 2, "lineage.toml:3: ", fragment, "relative to the project")
+
+
+@pytest.mark.parametrize("value", ['"big"', "1024", "-5", "true"])
+def test_part_size_that_is_not_a_size_is_refused(project: Path, value: str) -> None:
+    write_pipeline(project, f"[store]\npart_size = {value}\n")
+    result = invoke("runs")
+    one_error_line(result, 2, "lineage.toml", "part_size", "5242880")
+
+
+@pytest.fixture
+def recorded(project: Path) -> dict[str, str]:
+    """A load and a train made from it, recorded under the declared steps."""
+    write_pipeline(project, TRAIN)
+    with lineage.start_run("load", table="transactions") as load:
+        pass
+    with lineage.start_run("train", algorithm="lr", upstream="load:transactions") as train:
+        pass
+    return {"load": load.id, "train": train.id}
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        TRAIN + 'comand = "x"\n',  # an unknown field
+        TRAIN + "[steps.oops\n",  # a syntax error
+        TRAIN.replace('key = "table"', 'key = "caf\xe9"'),  # latin-1 bytes below
+    ],
+    ids=["unknown-field", "syntax", "not-utf8"],
+)
+def test_a_broken_lineage_toml_does_not_stop_read_only_commands(
+    project: Path, recorded: dict[str, str], broken: str
+) -> None:
+    (project / "lineage.toml").write_bytes(broken.encode("latin-1"))
+    for args in (
+        ["show", "train:lr"],
+        ["runs"],
+        ["runs", "--table", "transactions"],
+        ["audit", "train:lr"],
+        ["graph"],
+        ["graph", "train:lr"],
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "Error" not in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.output
+    listed = invoke("runs", "--json")
+    assert {run["run_id"] for run in __import__("json").loads(listed.stdout)} == set(
+        recorded.values()
+    )
+    # What needs the steps names the problem, in one line.
+    one_error_line(invoke("resolve", "--table", "transactions"), 2, "lineage.toml")
+    # runs says once why the steps are left out, on stderr, and stdout stays one document.
+    warned = invoke("runs", "--json")
+    assert warned.stderr.count("Warning: ") == 1, warned.stderr
+    assert "lineage.toml" in warned.stderr and "left out" in warned.stderr
+
+
+def test_a_broken_file_that_names_the_catalog_still_stops_commands(
+    project: Path, recorded: dict[str, str]
+) -> None:
+    write_pipeline(project, '[catalog]\nurl = "sqlite:///elsewhere.db\n' + TRAIN)
+    one_error_line(invoke("runs"), 2, "lineage.toml", "fix the TOML syntax")
