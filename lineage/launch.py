@@ -22,7 +22,7 @@ from typing import Any
 
 from lineage import pipeline as pipeline_mod
 from lineage.catalog import RunInfo
-from lineage.errors import StepFailed
+from lineage.errors import FileError, StepFailed
 from lineage.project import CATALOG_ENV, PROJECT_ENV, STORE_ENV
 from lineage.run import RUN_ID_ENV, Session, _user, git_state
 
@@ -96,8 +96,17 @@ def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> 
     catalog = session.catalog
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     log_dir = session.project.state_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    fd, log_path = tempfile.mkstemp(prefix=f"{run.step}-", suffix=".log", dir=log_dir)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        fd, log_path = tempfile.mkstemp(prefix=f"{run.step}-", suffix=".log", dir=log_dir)
+    except OSError as error:
+        # The step never started: its run ends failed, saying why, rather than running forever.
+        why = f"cannot write its log in {str(log_dir)!r}: {error.strerror or error}"
+        catalog.end_run(run.id, "failed", error=why)
+        raise FileError(
+            f"cannot write the log of step {run.label} in {str(log_dir)!r}: "
+            f"{error.strerror or error}: make that folder writable"
+        ) from None
     exit_code: int | None = None
     process: subprocess.Popen[bytes] | None = None
     try:

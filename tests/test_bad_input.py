@@ -7,6 +7,12 @@ and files the process may not read or write.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -299,3 +305,110 @@ def test_a_broken_file_that_names_the_catalog_still_stops_commands(
 ) -> None:
     write_pipeline(project, '[catalog]\nurl = "sqlite:///elsewhere.db\n' + TRAIN)
     one_error_line(invoke("runs"), 2, "lineage.toml", "fix the TOML syntax")
+
+
+# -- files the process may not read or write: issue 15, item 13 ------------------------------
+
+
+@pytest.fixture
+def shared_project(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A project owned by ``nobody`` in a folder ``nobody`` can reach (tmp_path is root's 0700).
+
+    Root reads and writes whatever the permission bits say, so the command under test runs as
+    ``nobody`` (see ``invoke_as_nobody``); the folder is removed afterwards.
+    """
+    outer = Path(tempfile.mkdtemp(prefix="lineage-bad-input-", dir="/tmp"))
+    try:
+        os.chmod(outer, 0o755)
+        root = outer / "project"
+        from lineage import api
+
+        api.init(root)
+        monkeypatch.chdir(root)
+        yield root
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
+
+
+def give_to_nobody(root: Path) -> None:
+    """Hand the project to ``nobody`` when running as root (nothing to do otherwise)."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    for folder, dirs, files in os.walk(root):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.chown(name, nobody.pw_uid, nobody.pw_gid)
+
+
+def invoke_as_nobody(root: Path, *args: str) -> Result:
+    """Run the CLI in ``root`` as ``nobody`` when root (in a forked child), else as we are."""
+    if os.geteuid() != 0:
+        return invoke(*args)
+    import pwd
+
+    import lineage.cli
+    from lineage import run as run_module
+
+    account = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, run, send stderr through the pipe
+        code = 1
+        try:
+            os.close(read_end)
+            run_module._sessions.clear()  # the parent's connections are not ours to use
+            os.chdir(root)
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+            os.dup2(write_end, 2)
+            sys.stderr = os.fdopen(2, "w", buffering=1)
+            try:
+                lineage.cli.main(list(args))
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        stderr = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return Result(os.waitstatus_to_exitcode(status), "", stderr)
+
+
+def test_an_unreadable_code_file_is_one_line(shared_project: Path) -> None:
+    (shared_project / "steps").mkdir()
+    code = shared_project / "steps" / "load.py"
+    code.write_text("print('load')\n")
+    write_pipeline(
+        shared_project,
+        '[steps.load]\nkey = "table"\ncommand = "python steps/load.py"\ncode = ["steps/"]\n',
+    )
+    give_to_nobody(shared_project)
+    os.chown(code, 0, 0) if os.geteuid() == 0 else None
+    code.chmod(0o000)
+    result = invoke_as_nobody(shared_project, "resolve", "--table", "t", "--dry-run")
+    one_error_line(
+        result, 1, "cannot read 'steps/load.py', a code file of step 'load'", "Permission denied"
+    )
+
+
+def test_a_read_only_log_folder_is_one_line_and_the_run_is_not_left_running(
+    shared_project: Path,
+) -> None:
+    write_pipeline(shared_project, '[steps.load]\nkey = "table"\ncommand = "echo hello"\n')
+    logs = shared_project / ".lineage" / "logs"
+    logs.mkdir()
+    give_to_nobody(shared_project)
+    if os.geteuid() == 0:
+        os.chown(logs, 0, 0)
+    logs.chmod(0o555)
+    result = invoke_as_nobody(shared_project, "run", "load", "--table", "t")
+    one_error_line(result, 1, "cannot write the log of step load:t", "Permission denied")
+    (run,) = lineage.search(step="load")
+    assert run.status == "failed" and "log" in (run.error or "")
