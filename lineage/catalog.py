@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from lineage import models, times
 from lineage.errors import Ambiguous, CatalogError, NotFound, Refused
 from lineage.pipeline import param_text
-from lineage.project import mask_url
+from lineage.urls import mask_url, shown_url
 
 RUNS = models.Run.__table__
 PARAMS = models.Param.__table__
@@ -266,7 +266,7 @@ class Catalog:
         ``lineage db upgrade``.
         """
         self.url = url
-        self.masked_url = mask_url(url)
+        self.masked_url = shown_url(url)
         self.is_sqlite = _is_sqlite(url)
         self.auto_upgrade = self.is_sqlite if auto_upgrade is None else auto_upgrade
         if self.is_sqlite:

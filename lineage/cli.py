@@ -222,23 +222,23 @@ def _opts(ctx: click.Context) -> dict[str, str | None]:
 def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
     """Create the catalog and artifact store of a project in PATH (default: here)."""
     from lineage import api
-    from lineage.project import mask_url
+    from lineage.urls import shown_url
 
     result = api.init(path, example=example, **_opts(ctx))
     if as_json:
         echo_json(
             {
                 "root": str(result.root),
-                "catalog": mask_url(result.catalog_url),
-                "store": result.store_url,
+                "catalog": shown_url(result.catalog_url),
+                "store": shown_url(result.store_url),
                 "written": [str(p) for p in result.written],
                 "kept": [str(p) for p in result.kept],
             }
         )
         return
     click.echo(f"project  {result.root}")
-    click.echo(f"catalog  {mask_url(result.catalog_url)}")
-    click.echo(f"store    {result.store_url}")
+    click.echo(f"catalog  {shown_url(result.catalog_url)}")
+    click.echo(f"store    {shown_url(result.store_url)}")
     for written in result.written:
         click.echo(f"wrote    {written.relative_to(result.root)}")
     for kept in result.kept:

@@ -82,12 +82,13 @@ def db_upgrade(*, catalog: str | None = None) -> tuple[str | None, str]:
 def db_status(*, catalog: str | None = None) -> dict[str, Any]:
     """Return the catalog's schema revision, the head revision, and whether it is current."""
     from lineage import schema
-    from lineage.project import load_project, mask_url
+    from lineage.project import load_project
+    from lineage.urls import shown_url
 
     project = load_project(catalog, None, required=True)
     revision = schema.current_revision(project.catalog_url)
     return {
-        "catalog": mask_url(project.catalog_url),
+        "catalog": shown_url(project.catalog_url),
         "revision": revision,
         "head": schema.HEAD,
         "current": revision == schema.HEAD,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import InvalidPipeline, UsageError
+from lineage.urls import mask_url  # noqa: F401  (its old home: lineage.urls now)
 
 PIPELINE_FILE = "lineage.toml"
 STATE_DIR = ".lineage"
@@ -176,17 +177,3 @@ def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise InvalidPipeline(f"{PIPELINE_FILE}: [{name}] must be a table, like [{name}] url = ...")
     return section
-
-
-# Greedy to the last "@" of the URL token: a password may hold a raw "@" or "/".
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>\S*)(?P<tail>@)", re.I)
-
-
-# libpq also takes the password as a query parameter: ...?password=secret
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)(?P<secret>[^&#\s]*)", re.I)
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``: a password never reaches output."""
-    masked = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
-    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)

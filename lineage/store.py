@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import hashing
 from lineage.errors import FileError, InvalidName, LineageError, NotFound, StoreError
-from lineage.project import mask_url
+from lineage.urls import mask_url, shown_url
 
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
@@ -75,7 +75,7 @@ class Store:
         import fsspec
 
         self.url = url
-        self.masked_url = mask_url(url)
+        self.masked_url = shown_url(url)
         self.part_size = int(part_size) if part_size else None
         protocol = fsspec.core.split_protocol(url)[0]
         if protocol in ("s3", "s3a"):
@@ -102,7 +102,7 @@ class Store:
         if "bucket" in text.lower() and (
             isinstance(error, FileNotFoundError) or "does not exist" in text.lower()
         ):
-            bucket = self.root.split("/", 1)[0]
+            bucket = mask_url(self.root.split("/", 1)[0])
             return StoreError(
                 f"bucket {bucket!r} of store {self.masked_url!r} does not exist: create it or "
                 "fix the store URL (LINEAGE_STORE_URL or [store] url in lineage.toml)"
@@ -190,7 +190,7 @@ class Store:
         except OSError as error:
             hint = " (free some space)" if error.errno == errno.ENOSPC else ""
             raise StoreError(
-                f"cannot write to store {self.url!r}: {error.strerror}{hint}"
+                f"cannot write to store {self.masked_url!r}: {error.strerror}{hint}"
             ) from None
 
     def _place_local(self, tmp: str, target: str) -> None:
