@@ -54,6 +54,11 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
+def plural(count: int, noun: str) -> str:
+    """Return ``1 object``, ``2 objects``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def short_hash(hash_: str) -> str:
     algorithm, _, hexdigest = hash_.partition(":")
     return f"{algorithm}:{hexdigest[:12]}"
@@ -937,13 +942,16 @@ def verify(ctx: click.Context, ref: str | None, as_json: bool) -> None:
             click.echo(f"{problem.status:<8} {problem.hash}  {problem.kind}{where}")
             for run in problem.runs:
                 click.echo(f"         used by {run.short_id}  {run.label}  {run.status}")
-        summary = f"checked {report.checked} objects ({human_size(report.bytes)})"
+        summary = f"checked {plural(report.checked, 'object')} ({human_size(report.bytes)})"
         if report.ok:
             click.echo(f"{summary}: all intact")
         else:
-            corrupt = sum(p.status == "corrupt" for p in report.problems)
-            missing = len(report.problems) - corrupt
-            click.echo(f"{summary}: {corrupt} corrupt, {missing} missing")
+            counts = {status: 0 for status in ("corrupt", "missing", "malformed")}
+            for problem in report.problems:
+                counts[problem.status] = counts.get(problem.status, 0) + 1
+            if not counts["malformed"]:
+                del counts["malformed"]  # a hand-edited catalog is rare: say it only then
+            click.echo(f"{summary}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     if not report.ok:
         ctx.exit(1)
 

@@ -71,6 +71,30 @@ def parse_ref(text: str) -> Ref:
     return IdentityRef(step, key_value if colon else None, window, when or None)
 
 
+def check_key_value(key: str, value: str) -> str:
+    """Refuse a key value no ref could name again; return it unchanged.
+
+    ``step:value@time`` ends the value at the first ``@``, and a ref is stripped of blanks at
+    both ends, so a value holding ``@``, a control character, or blanks at its ends would be
+    recorded and then never found.
+    """
+    why = None
+    if not value:
+        why = "is empty"
+    elif "@" in value:
+        why = "holds '@', which starts the time in a ref (step:value@time)"
+    elif value != value.strip():
+        why = "starts or ends with a blank, which a ref drops"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        why = "holds a control character"
+    if why:
+        raise InvalidRef(
+            f"{key} value {value!r} {why}, so no ref could name its runs: choose a value "
+            "without it (such as one with '-' in its place)"
+        )
+    return value
+
+
 def is_hash(text: str) -> bool:
     """Return whether ``text`` looks like an artifact hash or hash prefix (``xxh128:...``)."""
     algorithm, colon, hexdigest = text.partition(":")

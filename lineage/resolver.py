@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage import times
+from lineage import refs, times
 from lineage.api import match_key
 from lineage.catalog import Edges, RunInfo
 from lineage.errors import NoChain, StepFailed, UsageError
@@ -153,6 +153,8 @@ def plan(
         split = [v.strip() for v in raw.split(",") if v.strip()]
         if not split:
             raise UsageError(f"--{spec.key} needs a value, such as --{spec.key} transactions")
+        for value in split:
+            refs.check_key_value(spec.key, value)
         values[name] = list(dict.fromkeys(split))
     step_params = _assign_params(pipeline, steps, params)
     windows: dict[str, times.Window] = {}

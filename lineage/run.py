@@ -469,6 +469,9 @@ def start_run(
             f"(got {', '.join(key) or 'none'})"
         )
     ((key_name, key_value),) = key.items()
+    from lineage.refs import check_key_value
+
+    check_key_value(key_name, str(key_value))
     session = open_session(catalog, store)
     from lineage.pipeline import load_pipeline, params_hash
 

@@ -112,7 +112,13 @@ class Store:
     # -- paths ---------------------------------------------------------------------------
 
     def path(self, hash_: str) -> str:
-        """Return where the object of ``hash_`` lives in the store."""
+        """Return where the object of ``hash_`` lives in the store; refuse a malformed hash."""
+        if not hashing.is_well_formed(hash_):
+            raise StoreError(
+                f"malformed hash {hash_!r} (not {hashing.ALGORITHM}: and "
+                f"{hashing.HEX_LENGTH} hex digits): a catalog row or folder manifest was edited; "
+                "run `lineage verify`"
+            )
         algorithm, hexdigest = hashing.split_hash(hash_)
         return f"{self.root}/{algorithm}/{hexdigest[:2]}/{hexdigest[2:]}"
 
@@ -375,7 +381,10 @@ class Store:
         return self.check(hash_) == "ok"
 
     def check(self, hash_: str, progress: Progress | None = None) -> str:
-        """Re-hash an object: ``ok``, ``missing``, or ``corrupt`` (bytes hash to another name)."""
+        """Re-hash an object: ``ok``, ``missing``, ``corrupt`` (bytes hash to another name), or
+        ``malformed`` (the hash itself is not one lineage writes: no path is built from it)."""
+        if not hashing.is_well_formed(hash_):
+            return "malformed"
         try:
             with self.open(hash_) as f:
                 got, _ = hashing.hash_stream(f, progress)
@@ -395,8 +404,10 @@ class Store:
                 if not prefix.is_dir():
                     continue
                 for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
-                    stat = entry.stat()
                     hash_ = hashing.format_hash(prefix.name + entry.name)
+                    if not hashing.is_well_formed(hash_):
+                        continue  # not an object lineage wrote: never ours to collect
+                    stat = entry.stat()
                     yield StoredObject(hash_, stat.st_size, stat.st_mtime)
             return
         try:
@@ -406,9 +417,10 @@ class Store:
         for path, info in sorted(found.items()):
             relative = path[len(base) :].strip("/") if path.startswith(base) else path
             prefix, _, rest = relative.partition("/")
-            if len(prefix) != 2 or not rest or "/" in rest:
+            hash_ = hashing.format_hash(prefix + rest)
+            if len(prefix) != 2 or not rest or "/" in rest or not hashing.is_well_formed(hash_):
                 continue
-            yield StoredObject(hashing.format_hash(prefix + rest), info["size"], _mtime(info))
+            yield StoredObject(hash_, info["size"], _mtime(info))
 
     def object_mtime(self, hash_: str) -> float:
         """Return when an object was last stored (Unix seconds); now when it cannot be told."""

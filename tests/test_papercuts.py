@@ -1,0 +1,154 @@
+"""Issue 10: what a new user (and an attacker) met first, each through the CLI or the library.
+
+Item 1 (NaN metrics, logging durability) is tested elsewhere; item 4 in tests/test_readme.py;
+item 9 and issue 15's bad input in tests/test_bad_input.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+import lineage
+from lineage.errors import InvalidRef
+from tests.conftest import Result, invoke
+
+
+def one_error_line(result: Result, code: int, *fragments: str) -> str:
+    """Check that a command failed with one ``Error:`` line holding ``fragments``."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def catalog_engine(project: Path) -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{project / '.lineage' / 'catalog.db'}")
+
+
+# -- item 3: hashes read from the catalog are checked before a path is built ------------------
+
+EVIL = "xxh128:../../secret"
+
+
+@pytest.fixture
+def edited(project: Path) -> dict[str, str]:
+    """A run whose output row was edited by hand to a hash that climbs out of the store."""
+    (project / ".lineage" / "secret").write_bytes(b"not an object\n")
+    with lineage.start_run("load", table="transactions") as run:
+        run.log_table("data", pa.table({"x": [1, 2]}))
+    engine = catalog_engine(project)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO artifacts (hash, size, kind, created_at) "
+                "SELECT :h, 14, 'file', started_at FROM runs"
+            ),
+            {"h": EVIL},
+        )
+        conn.execute(
+            sa.text("INSERT INTO outputs (run_id, name, hash) VALUES (:r, 'model.pkl', :h)"),
+            {"r": run.id, "h": EVIL},
+        )
+    engine.dispose()
+    return {"run": run.id}
+
+
+def test_verify_reports_a_malformed_hash_with_the_run_using_it(edited: dict[str, str]) -> None:
+    result = invoke("verify")
+    assert result.exit_code == 1, result.output
+    assert f"malformed {EVIL}" in result.stdout
+    assert edited["run"][:8] in result.stdout
+    assert result.stdout.rstrip().endswith("1 malformed")
+    report = json.loads(invoke("verify", "--json").stdout)
+    assert [(p["hash"], p["status"]) for p in report["problems"]] == [(EVIL, "malformed")]
+
+
+def test_fetching_a_malformed_hash_builds_no_path(edited: dict[str, str], tmp_path: Path) -> None:
+    result = invoke("artifacts", "get", "load:transactions:model.pkl", "-o", str(tmp_path / "m"))
+    one_error_line(result, 1, f"malformed hash {EVIL!r}", "lineage verify")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_malformed_member_of_a_folder_manifest_is_reported(project: Path) -> None:
+    from lineage.store import Store
+
+    store = Store(str(project / ".lineage" / "objects"))
+    manifest = {"format": "lineage-manifest-1", "entries": [{"path": "a", "hash": EVIL, "size": 1}]}
+    stored = store.put_bytes(json.dumps(manifest).encode())
+    with lineage.start_run("load", table="t") as run:
+        pass
+    engine = catalog_engine(project)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO artifacts (hash, size, kind, created_at) "
+                "SELECT :h, 1, 'folder', started_at FROM runs"
+            ),
+            {"h": stored.hash},
+        )
+        conn.execute(
+            sa.text("INSERT INTO outputs (run_id, name, hash) VALUES (:r, 'f', :h)"),
+            {"r": run.id, "h": stored.hash},
+        )
+    engine.dispose()
+    report = json.loads(invoke("verify", "--json").stdout)
+    assert [(p["hash"], p["status"], p["paths"]) for p in report["problems"]] == [
+        (EVIL, "malformed", ["a"])
+    ]
+
+
+# -- item 7: upstream takes one ref or a list -------------------------------------------------
+
+
+def test_upstream_takes_one_ref_as_a_string(project: Path) -> None:
+    with lineage.start_run("load", table="transactions") as load:
+        load.log_table("data", pa.table({"x": [1]}))
+    with lineage.start_run("process", logic="plain", upstream="load:transactions") as run:
+        assert run.input_table("data").num_rows == 1
+    assert [r.id for r in run.upstream_runs()] == [load.id]
+    with lineage.start_run("process", logic="both", upstream=["load:transactions"]) as listed:
+        pass
+    assert [r.id for r in listed.upstream_runs()] == [load.id]
+
+
+# -- item 8: a key value no ref could name is refused when recorded ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2026@prod", "holds '@'"),
+        (" padded", "blank"),
+        ("two\nlines", "control character"),
+        ("", "is empty"),
+    ],
+)
+def test_a_key_value_no_ref_could_name_is_refused(project: Path, value: str, why: str) -> None:
+    with pytest.raises(InvalidRef, match=why):
+        lineage.start_run("load", table=value)
+    assert lineage.search() == []  # nothing recorded
+
+
+def test_resolve_refuses_such_a_value_before_launching_anything(project: Path) -> None:
+    (project / "lineage.toml").write_text(
+        '[steps.load]\nkey = "table"\ncommand = "echo load"\n\n'
+        '[steps.train]\nkey = "algorithm"\nafter = ["load"]\ncommand = "echo train"\n'
+    )
+    result = invoke("resolve", "--table", "transactions", "--algorithm", "lr@v2")
+    one_error_line(result, 2, "algorithm value 'lr@v2' holds '@'")
+    assert lineage.search() == []
+
+
+def test_a_value_with_colons_and_slashes_is_still_named(project: Path) -> None:
+    with lineage.start_run("load", table="db:sales/2026") as run:
+        pass
+    shown = json.loads(invoke("show", "load:db:sales/2026", "--json").stdout)
+    assert shown["run_id"] == run.id
