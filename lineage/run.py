@@ -472,7 +472,8 @@ def start_run(
     from lineage.refs import check_key_value
 
     check_key_value(key_name, str(key_value))
-    session = open_session(catalog, store)
+    # Outside a project, as the CLI does: never a stray .lineage/ wherever a notebook runs.
+    session = open_session(catalog, store, required=True)
     from lineage.pipeline import load_pipeline, params_hash
 
     pipeline = load_pipeline(session.project.root)

@@ -152,3 +152,33 @@ def test_a_value_with_colons_and_slashes_is_still_named(project: Path) -> None:
         pass
     shown = json.loads(invoke("show", "load:db:sales/2026", "--json").stdout)
     assert shown["run_id"] == run.id
+
+
+# -- item 6: start_run outside a project refuses, as the CLI does -----------------------------
+
+
+def test_start_run_outside_a_project_refuses_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineage.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as caught:
+        lineage.start_run("load", table="transactions")
+    cli = invoke("runs")
+    assert f"Error: {caught.value}\n" == cli.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_start_run_outside_a_project_with_a_catalog_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'catalog.db'}"
+    with lineage.start_run("load", table="a", catalog=url, store=str(tmp_path / "objects")):
+        pass
+    monkeypatch.setenv("LINEAGE_CATALOG_URL", url)
+    with lineage.start_run("load", table="b", store=str(tmp_path / "objects")):
+        pass
+    assert sorted(r.value for r in lineage.search(catalog=url)) == ["a", "b"]
+    assert not (tmp_path / ".lineage").exists()
