@@ -24,7 +24,8 @@ from lineage import pipeline as pipeline_mod
 from lineage.catalog import RunInfo
 from lineage.errors import FileError, StepFailed
 from lineage.project import CATALOG_ENV, PROJECT_ENV, STORE_ENV
-from lineage.run import RUN_ID_ENV, Session, _user, git_state
+from lineage.provenance import git_state
+from lineage.run import RUN_ID_ENV, Session, _user
 
 LOG_NAME = "log"
 TAIL_LINES = 15
@@ -73,7 +74,9 @@ def create_run(
     """Record a ``running`` run of ``step`` for the launcher, with its command and code version."""
     spec = pipeline.step(step)
     command = spec.render_command(value, params)
-    commit, dirty = git_state(session.project.root)
+    # The repository of the step's code files (or of the project folder when it names none).
+    code = pipeline.code_files(step)
+    commit, dirty = git_state([session.project.root / f for f in code] or [session.project.root])
     return session.catalog.start_run(
         step,
         spec.key,

@@ -146,6 +146,11 @@ class Pipeline:
                 pending.extend(self.steps[current].after)
         return [step for step in self.order if step in wanted]
 
+    def code_files(self, name: str) -> list[str]:
+        """Return a step's code files, relative to the project folder, sorted."""
+        patterns = self.steps[name].code
+        return _expand_code(self.root, patterns) if patterns else []
+
     def code_hash(self, name: str) -> str | None:
         """Return the xxh3-128 over a step's code files: sorted paths and their contents."""
         patterns = self.steps[name].code

@@ -16,7 +16,6 @@ import contextvars
 import getpass
 import os
 import socket
-import subprocess
 import threading
 import time as _time
 from collections.abc import Sequence
@@ -80,32 +79,6 @@ def open_session(
         session = Session(project, Catalog(project.catalog_url, create=create))
         _sessions[cache_key] = session
     return session
-
-
-@cache
-def _git_state(root: str) -> tuple[str | None, bool | None]:
-    """Return the commit and dirty flag of the git work tree at ``root`` (once per process)."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
-        )
-        if commit.returncode != 0:
-            return None, None
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return commit.stdout.strip(), bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-
-
-def git_state(root: Path) -> tuple[str | None, bool | None]:
-    """Return the git commit and dirty flag of the project, or ``(None, None)`` outside git."""
-    return _git_state(str(root))
 
 
 @cache
@@ -496,7 +469,10 @@ def start_run(
     refs = [upstream] if isinstance(upstream, str) else list(upstream or [])
     upstream_ids = [session.catalog.resolve(ref).id for ref in refs]
     moment = times.parse_time(time) if isinstance(time, str) else time
-    commit, dirty = git_state(session.project.root)
+    from lineage.provenance import code_paths, git_state
+
+    declared_code = pipeline.code_files(step) if pipeline and step in pipeline.steps else []
+    commit, dirty = git_state(code_paths(session.project.root, declared_code))
     info = session.catalog.start_run(
         step,
         key_name,

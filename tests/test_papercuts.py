@@ -182,3 +182,113 @@ def test_start_run_outside_a_project_with_a_catalog_given(
         pass
     assert sorted(r.value for r in lineage.search(catalog=url)) == ["a", "b"]
     assert not (tmp_path / ".lineage").exists()
+
+
+# -- item 5: the git state of the repository that holds the step's code -----------------------
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+STEPS = '[steps.load]\nkey = "table"\ncommand = "python steps/load.py"\ncode = ["steps/load.py"]\n'
+
+
+def git(cwd: Path, *args: str) -> str:
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def make_project(root: Path) -> None:
+    from tests.conftest import run_cli
+
+    (root / "steps").mkdir(parents=True)
+    (root / "steps" / "load.py").write_text("print('loaded')\n")
+    (root / "lineage.toml").write_text(STEPS)
+    run_cli("init", cwd=root, check=True)
+
+
+def launched_git_state(root: Path) -> tuple[str | None, bool | None]:
+    """Launch the step in a fresh process (git is asked once per process) and read its run."""
+    from tests.conftest import run_cli
+
+    run_cli("run", "load", "--table", "t", cwd=root, check=True)
+    shown = json.loads(run_cli("show", "load:t", "--json", cwd=root, check=True).stdout)
+    return shown["git_commit"], shown["git_dirty"]
+
+
+@pytest.mark.slow
+def test_a_project_inside_a_repository_it_is_not_part_of_records_no_commit(
+    tmp_path: Path,
+) -> None:
+    # As the README's demo/ inside a lineage checkout: the checkout's commit says nothing
+    # about the demo's code.
+    outer = tmp_path / "checkout"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    (outer / "README").write_text("outer\n")
+    git(outer, "add", "README")
+    git(outer, "commit", "-qm", "outer")
+    make_project(outer / "demo")
+    assert launched_git_state(outer / "demo") == (None, None)
+
+
+@pytest.mark.slow
+def test_a_project_in_its_own_repository_records_its_commit_and_edits(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    make_project(root)
+    git(root, "init", "-q")
+    git(root, "add", "lineage.toml", "steps")
+    git(root, "commit", "-qm", "steps")
+    head = git(root, "rev-parse", "HEAD")
+    assert launched_git_state(root) == (head, False)
+    (root / "steps" / "load.py").write_text("print('loaded, edited')\n")
+    assert launched_git_state(root) == (head, True)
+
+
+@pytest.mark.slow
+def test_a_repository_that_does_not_hold_the_steps_code_records_no_commit(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    make_project(root)
+    git(root, "init", "-q")
+    (root / "other.txt").write_text("x\n")
+    git(root, "add", "other.txt")
+    git(root, "commit", "-qm", "not the steps")
+    # The repository holds the project but not the step's code: nothing to name the code by.
+    assert launched_git_state(root) == (None, None)
+
+
+def test_an_sdk_script_records_the_repository_holding_the_script(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    project.mkdir()
+    from lineage import api
+
+    api.init(project)
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "record.py").write_text(
+        "import lineage\nwith lineage.start_run('load', table='t') as run:\n    print(run.id)\n"
+    )
+    git(scripts, "init", "-q")
+    git(scripts, "add", "record.py")
+    git(scripts, "commit", "-qm", "script")
+    done = subprocess.run(
+        [sys.executable, str(scripts / "record.py")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    run_id = done.stdout.strip()
+    run = lineage.show(run_id, catalog=f"sqlite:///{project / '.lineage' / 'catalog.db'}").run
+    assert (run.git_commit, run.git_dirty) == (git(scripts, "rev-parse", "HEAD"), False)
