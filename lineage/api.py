@@ -6,10 +6,11 @@ values; they never print.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lineage import times
 from lineage.catalog import METRIC_OPERATORS, STATUSES, ArtifactInfo, Filters, RunInfo
@@ -197,44 +198,84 @@ def show(ref: str, *, catalog: str | None = None) -> RunDetails:
     )
 
 
-def get_artifact(
-    spec: str,
-    output: str | Path,
-    *,
-    catalog: str | None = None,
-    store: str | None = None,
-    progress: Any = None,
-) -> tuple[ArtifactInfo, Path]:
-    """Fetch the artifact ``REF:NAME`` (or a hash ``xxh128:...``) to ``output``; verify its hash."""
+def find_artifact(spec: str, *, catalog: str | None = None) -> ArtifactInfo:
+    """Return the artifact ``REF:NAME`` names, or a hash (``xxh128:9a4f...``, or a hex prefix)."""
     from lineage import refs
+    from lineage.errors import Ambiguous
 
-    s = session(catalog, store)
-    artifact: ArtifactInfo | None = None
-    if refs.is_hash(spec):
-        matches = s.catalog.find_artifacts(spec)
-        if len(matches) == 1:
-            artifact = matches[0]
-        elif len(matches) > 1:
-            from lineage.errors import Ambiguous
-
+    s = session(catalog)
+    if refs.is_hash(spec) or _HEX_PREFIX.match(spec):
+        # A bare hex prefix names an artifact here, as it does for audit and impact: a run
+        # alone (no :NAME) is no artifact.
+        prefix = spec if refs.is_hash(spec) else f"xxh128:{spec.lower()}"
+        matches = s.catalog.find_artifacts(prefix)
+        if len(matches) > 1:
             raise Ambiguous(f"{spec!r} matches more than one artifact: give more of the hash")
-        else:
+        if not matches:
             # Without this, the hash fell through to REF:NAME and blamed a step named 'xxh128'.
             raise NotFound(
                 f"no artifact has a hash starting with {spec!r}: copy one from `lineage show REF`"
             )
-    if artifact is None:
-        ref, name = refs.split_artifact_ref(spec)
-        run = s.catalog.resolve(ref)
-        outputs = {a.name: a for a in s.catalog.outputs(run.id)}
-        if name not in outputs:
-            offered = ", ".join(sorted(outputs)) or "nothing"
-            raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
-        artifact = outputs[name]
+        return matches[0]
+    ref, name = refs.split_artifact_ref(spec)
+    run = s.catalog.resolve(ref)
+    outputs = {a.name: a for a in s.catalog.outputs(run.id)}
+    if name not in outputs:
+        offered = ", ".join(sorted(outputs)) or "nothing"
+        raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
+    return outputs[name]
+
+
+_HEX_PREFIX = re.compile(r"^[0-9a-fA-F]{4,32}$")
+
+
+def get_artifact(
+    spec: str,
+    output: str | Path | BinaryIO,
+    *,
+    force: bool = False,
+    catalog: str | None = None,
+    store: str | None = None,
+    progress: Any = None,
+) -> tuple[ArtifactInfo, Path | None]:
+    """Fetch the artifact ``REF:NAME`` (or a hash) to ``output``, verifying its hash.
+
+    ``output`` is a path, or a binary stream (a file or a table; the bytes reach it only once
+    they hashed right). An existing file or folder there is replaced only with ``force``; the
+    folder that is to hold ``output`` must exist. Returns the artifact and the path written.
+    """
+    s = session(catalog, store)
+    artifact = find_artifact(spec, catalog=catalog)
+    if not isinstance(output, (str, os.PathLike)):
+        _stream_artifact(s, artifact, output, progress)
+        return artifact, None
     target = Path(output)
+    _check_path_length(target)
     if artifact.kind != "folder" and target.is_dir():
         # `-o somewhere/` puts the file in that folder under its name, as cp does.
         target = target / (artifact.name or artifact.hash.partition(":")[2])
+        _check_path_length(target)
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        from lineage.errors import FileError
+
+        blocker = next((p for p in [parent, *parent.parents] if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise FileError(
+                f"cannot write {str(target)!r}: {str(blocker)!r} is a file, not a folder"
+            )
+        # Never a folder made on the way: a typo in -o would leave a tree nobody asked for.
+        raise FileError(
+            f"cannot write {str(target)!r}: the folder {str(parent)!r} does not exist: create it "
+            "first, or choose another path"
+        )
+    if os.path.lexists(target) and not force:
+        from lineage.errors import OutputExists
+
+        raise OutputExists(
+            f"{str(target)!r} exists: choose another path, or overwrite it (force=True)",
+            str(target),
+        )
     try:
         if artifact.kind == "folder":
             s.store.get_folder(artifact.hash, target, progress)
@@ -242,9 +283,40 @@ def get_artifact(
             s.store.get_file(artifact.hash, target, progress)
     except OSError as error:
         raise LineageError(
-            f"cannot write {str(target)!r}: {error.strerror or error}: choose another -o path"
+            f"cannot write {str(target)!r}: {error.strerror or error}: choose another path"
         ) from None
     return artifact, target
+
+
+def _check_path_length(target: Path) -> None:
+    """Refuse a path the filesystem cannot hold, before anything is fetched."""
+    limit = 255  # bytes in one name on every filesystem lineage runs on (ext4, xfs, apfs, tmpfs)
+    whole = len(os.fsencode(str(target.absolute())))
+    if whole >= 4096:
+        raise UsageError(f"the output path is {whole} bytes long: a path holds at most 4095")
+    for part in target.parts:
+        if len(os.fsencode(part)) > limit:
+            raise UsageError(
+                f"the name {part[:40]!r}... in the output path is {len(os.fsencode(part))} "
+                f"bytes long: a file name holds at most {limit}"
+            )
+
+
+def _stream_artifact(s: Session, artifact: ArtifactInfo, stream: BinaryIO, progress: Any) -> None:
+    """Write an artifact's bytes to ``stream`` once they hashed right (a temp copy first)."""
+    import shutil
+    import tempfile
+
+    if artifact.kind == "folder":
+        raise UsageError(
+            f"artifact {artifact.name or artifact.hash} is a folder: fetch it to a path"
+        )
+    state = s.project.state_dir if s.project.state_dir.is_dir() else None
+    with tempfile.TemporaryDirectory(prefix="lineage-get-", dir=state) as folder:
+        copy = s.store.get_file(artifact.hash, Path(folder) / "object", progress)
+        with open(copy, "rb") as source:
+            shutil.copyfileobj(source, stream)
+        stream.flush()
 
 
 @dataclass

@@ -441,21 +441,42 @@ def artifacts() -> None:
 @artifacts.command("get", context_settings=CONTEXT)
 @click.argument("spec", metavar="REF:NAME")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(), help="Where to write the file or folder."
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(allow_dash=True),
+    help="Where to write the file or folder; - writes a file to stdout.",
 )
+@click.option("-f", "--force", is_flag=True, help="Overwrite what is at the output path.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was fetched as JSON.")
 @click.pass_context
-def artifacts_get(ctx: click.Context, spec: str, output: str, as_json: bool) -> None:
-    """Fetch an artifact (REF:NAME, or a hash xxh128:...) to a path, verifying its hash.
+def artifacts_get(ctx: click.Context, spec: str, output: str, force: bool, as_json: bool) -> None:
+    """Fetch an artifact (REF:NAME, or a hash) to a path, verifying its hash.
+
+    The hash may be given whole (xxh128:9a4f...) or as a hex prefix (9a4f0c1d). An existing
+    file is left alone unless --force; -o - writes a file or table to stdout.
 
     \b
     Examples:
       lineage artifacts get train:LogisticRegression:model.pkl -o model.pkl
       lineage artifacts get 3f2a9c:features -o features.parquet
+      lineage artifacts get 9a4f0c1d -o - | wc -c
     """
     from lineage import api
+    from lineage.errors import OutputExists
 
-    artifact, target = api.get_artifact(spec, output, **_opts(ctx))
+    if output == "-":
+        if as_json:
+            raise click.UsageError("-o - writes the artifact to stdout: it cannot take --json")
+        api.get_artifact(spec, sys.stdout.buffer, **_opts(ctx))
+        return
+    try:
+        artifact, target = api.get_artifact(spec, output, force=force, **_opts(ctx))
+    except OutputExists as error:
+        raise OutputExists(
+            f"{error.path!r} exists: choose another path, or pass --force to overwrite it",
+            error.path,
+        ) from None
     if as_json:
         echo_json({**artifact.to_dict(), "path": str(target)})
         return

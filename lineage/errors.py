@@ -48,6 +48,14 @@ class InvalidName(UsageError):
     """An artifact name that is empty, absolute, or leaves its folder."""
 
 
+class OutputExists(UsageError):
+    """A file or folder is where an artifact would be written, and overwriting was not asked."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class CatalogError(LineageError):
     """The catalog cannot be opened, read or written."""
 

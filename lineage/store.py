@@ -317,7 +317,10 @@ class Store:
             parent = os.path.dirname(parent)
         if parent and not os.path.isdir(parent):
             raise FileError(f"cannot write {target!r}: {parent!r} is a file, not a folder")
-        tmp = f"{target}.{uuid.uuid4().hex[:8]}.part"
+        # Beside the target, under a name short enough for any target name the disk holds.
+        tmp = os.path.join(
+            os.path.dirname(target), f".{os.path.basename(target)[:64]}.{uuid.uuid4().hex[:8]}.part"
+        )
         try:
             with _local_writes(target):
                 os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)

@@ -432,6 +432,7 @@ def test_show_prints_hashes_equal_to_xxh128sum_of_stored_and_fetched_bytes(
     assert (name, kind) == ("model.pkl", "file")
     assert hash_ == xxh128sum(object_path(project, hash_))
     fetched = tmp_path / "out" / "model.pkl"
+    fetched.parent.mkdir()
     got = ok("artifacts", "get", "train:lr:model.pkl", "-o", str(fetched))
     assert got.stdout.split()[:2] == [str(fetched), hash_]
     assert fetched.read_bytes() == MODEL

@@ -292,3 +292,87 @@ def test_an_sdk_script_records_the_repository_holding_the_script(tmp_path: Path)
     run_id = done.stdout.strip()
     run = lineage.show(run_id, catalog=f"sqlite:///{project / '.lineage' / 'catalog.db'}").run
     assert (run.git_commit, run.git_dirty) == (git(scripts, "rev-parse", "HEAD"), False)
+
+
+# -- item 2: artifacts get never overwrites unasked; -o - streams; a missing folder is said ---
+
+MODEL = b"\x80\x04weights\x00" * 500
+
+
+@pytest.fixture
+def model(project: Path, tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(MODEL)
+    with lineage.start_run("train", algorithm="lr") as run:
+        digest = run.log_artifact(path)
+        run.log_table("scores", pa.table({"auc": [0.9]}))
+    return {"hash": digest, "run": run.id}
+
+
+def test_get_refuses_to_overwrite_a_file_without_force(
+    model: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "mine.txt"
+    target.write_text("my own notes\n")
+    result = invoke("artifacts", "get", "train:lr:model.pkl", "-o", str(target))
+    one_error_line(result, 2, f"{str(target)!r} exists", "--force")
+    assert target.read_text() == "my own notes\n"
+    forced = invoke("artifacts", "get", "train:lr:model.pkl", "-o", str(target), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert target.read_bytes() == MODEL
+
+
+def test_get_into_a_folder_refuses_a_file_of_that_name_there(
+    model: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "model.pkl").write_text("older\n")
+    result = invoke("artifacts", "get", "train:lr:model.pkl", "-o", str(folder))
+    one_error_line(result, 2, "model.pkl' exists")
+    assert (folder / "model.pkl").read_text() == "older\n"
+
+
+def test_get_to_dash_streams_the_verified_bytes_to_stdout(model: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from lineage.cli import cli
+
+    # CliRunner keeps stdout's bytes as they were written.
+    done = CliRunner().invoke(cli, ["artifacts", "get", "train:lr:model.pkl", "-o", "-"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout_bytes == MODEL
+    table = CliRunner().invoke(cli, ["artifacts", "get", "train:lr:scores", "-o", "-"])
+    assert table.stdout_bytes.startswith(b"PAR1")
+    assert not Path("-").exists()
+
+
+def test_get_into_a_folder_that_does_not_exist_says_so(
+    model: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "nowhere" / "model.pkl"
+    result = invoke("artifacts", "get", "train:lr:model.pkl", "-o", str(target))
+    one_error_line(result, 1, "does not exist", "create it first")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_get_by_a_bare_hash_prefix(model: dict[str, str], tmp_path: Path) -> None:
+    prefix = model["hash"].partition(":")[2][:10]
+    result = invoke("artifacts", "get", prefix, "-o", str(tmp_path / "m.pkl"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m.pkl").read_bytes() == MODEL
+    assert invoke("audit", prefix).exit_code == 0  # the same prefix audit takes
+
+
+def test_get_with_a_name_too_long_for_the_filesystem_is_a_usage_error(
+    model: dict[str, str], tmp_path: Path
+) -> None:
+    # Issue 15, item 13: was an internal OSError (300 bytes) or exit 1 (250: the temp name).
+    for length in (300, 250):
+        target = tmp_path / ("a" * length)
+        result = invoke("artifacts", "get", "train:lr:model.pkl", "-o", str(target))
+        if length > 255:
+            one_error_line(result, 2, "at most 255")
+        else:
+            assert result.exit_code == 0, result.output
+            assert target.read_bytes() == MODEL
