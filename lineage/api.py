@@ -387,7 +387,7 @@ def resolve(
 ) -> Any:
     """Resolve the newest coherent chain for ``keys`` (``{"table": "transactions", ...}``).
 
-    Returns a ``lineage.resolve.Chain``; raises StepFailed / NoChain (carrying ``.chain``).
+    Returns a ``lineage.resolver.Chain``; raises StepFailed / NoChain (carrying ``.chain``).
     """
     from lineage import resolver
 

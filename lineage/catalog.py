@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time as _time
 import uuid
@@ -1200,6 +1201,8 @@ class Catalog:
         return self.get_run(run.id)
 
     def _no_match_message(self, text: str, ref: Any) -> str:
+        from lineage import refs
+
         newest = self.newest(ref.step, ref.value, status=None)
         name = f"{ref.step}:{ref.value}" if ref.value is not None else ref.step
         if newest is not None:
@@ -1207,6 +1210,12 @@ class Catalog:
         steps = self.step_names()
         if ref.step not in steps:
             known = ", ".join(steps) if steps else "none yet"
+            if ref.value is None and ref.window is None and _SHORT_HEX.match(ref.step):
+                # "c7a" reads as a step name only because it is too short for an id prefix.
+                return (
+                    f"no run matches {text!r}: an id prefix needs at least {refs.MIN_PREFIX} "
+                    f"characters (and there is no step {ref.step!r}; steps: {known})"
+                )
             return f"no run matches {text!r}: there is no step {ref.step!r} (steps: {known})"
         return f"no run matches {text!r}: no {ref.step} run has the value {ref.value!r}"
 
@@ -1552,6 +1561,9 @@ def _prefix_range(column: Any, prefix: str) -> list[Any]:
     upper = prefix[:-1] + _HEX_NEXT[last] if last in _HEX_NEXT else prefix + "\x7f"
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return [column >= prefix, column < upper, column.like(escaped + "%", escape="\\")]
+
+
+_SHORT_HEX = re.compile(r"^[0-9a-fA-F]{1,3}$")
 
 
 def _reason(error: BaseException) -> str:

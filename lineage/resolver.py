@@ -1,6 +1,6 @@
 """The chain resolver: find the newest coherent chain of runs; launch only what is missing.
 
-The rules (DESIGN.md, "Resolving a chain"):
+The rules (README.md, "The pipeline file and the resolver", says them for users):
 
 1. Anchor each root step on its newest finished run of the key value (or the one pinned by its
    time option); none, or ``--rerun``: launch it.

@@ -376,3 +376,75 @@ def test_get_with_a_name_too_long_for_the_filesystem_is_a_usage_error(
         else:
             assert result.exit_code == 0, result.output
             assert target.read_bytes() == MODEL
+
+
+# -- item 14: the docs say what is there ------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def test_performance_doc_counts_the_benchmarks_it_lists() -> None:
+    import re
+
+    text = (REPO / "docs" / "performance.md").read_text()
+    word = re.search(r"^(\w+) benchmarks under `benchmarks/`", text, re.M)
+    assert word is not None
+    first_block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    listed = re.findall(r"benchmarks/(bench_\w+\.py)", first_block)
+    on_disk = sorted(p.name for p in (REPO / "benchmarks").glob("bench_*.py"))
+    assert sorted(listed) == on_disk
+    assert _NUMBERS.index(word[1].lower()) == len(listed)
+
+
+def test_every_file_the_code_cites_exists() -> None:
+    import re
+
+    for module in (REPO / "lineage").rglob("*.py"):
+        for cited in re.findall(
+            r"\b((?:docs/)?[A-Z][\w-]*\.md|docs/[\w-]+\.md)\b", module.read_text()
+        ):
+            assert (REPO / cited).is_file(), f"{module.relative_to(REPO)} cites {cited}"
+
+
+def test_every_module_a_docstring_names_exists() -> None:
+    import importlib
+    import re
+
+    for module in (REPO / "lineage").rglob("*.py"):
+        for dotted in re.findall(r"``(lineage(?:\.\w+)+)``", module.read_text()):
+            if dotted == "lineage.toml":  # the pipeline file, not a module
+                continue
+            parts = dotted.split(".")
+            found = None
+            for cut in range(len(parts), 0, -1):
+                try:
+                    found = importlib.import_module(".".join(parts[:cut]))
+                except ImportError:
+                    continue
+                for attribute in parts[cut:]:
+                    found = getattr(found, attribute, None)
+                break
+            assert found is not None, f"{module.relative_to(REPO)} names {dotted}"
+
+
+def test_documented_errors_are_numbered_without_gaps() -> None:
+    from tests.errors_doc import DOC, parse
+
+    ids = [int(case.id[1:]) for case in parse(DOC.read_text())]
+    assert ids == list(range(1, len(ids) + 1))
+
+
+# -- item 10: an id prefix under four characters says so -------------------------------------
+
+
+def test_a_short_id_prefix_says_a_prefix_needs_four(project: Path) -> None:
+    with lineage.start_run("load", table="t") as run:
+        pass
+    short = run.id[:3]
+    one_error_line(invoke("show", short), 1, "an id prefix needs at least 4 characters")
+    # Four is enough; a real step name of three letters is still found.
+    assert invoke("show", run.id[:4]).exit_code == 0
+    with lineage.start_run("abc", table="t"):
+        pass
+    assert json.loads(invoke("show", "abc", "--json").stdout)["step"] == "abc"
