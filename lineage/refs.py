@@ -18,6 +18,7 @@ from lineage.errors import InvalidRef
 _HEX = re.compile(r"^[0-9a-fA-F]{4,32}$")
 _STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 MIN_PREFIX = 4
+_SHORT_HEX = re.compile(r"^[0-9a-fA-F]{1,3}$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ def parse_ref(text: str) -> Ref:
             return IdRef(value.lower())
         if _STEP.match(value):
             return IdentityRef(value)
+        if _SHORT_HEX.match(value):
+            raise InvalidRef(
+                f"cannot read {text!r} as a ref: an id prefix needs at least {MIN_PREFIX} "
+                "characters (copy more of the id from `lineage runs`)"
+            )
         raise _invalid(text)
     head, at, when = value.partition("@")
     step, colon, key_value = head.partition(":")

@@ -441,10 +441,11 @@ def test_documented_errors_are_numbered_without_gaps() -> None:
 def test_a_short_id_prefix_says_a_prefix_needs_four(project: Path) -> None:
     with lineage.start_run("load", table="t") as run:
         pass
-    short = run.id[:3]
-    one_error_line(invoke("show", short), 1, "an id prefix needs at least 4 characters")
-    # Four is enough; a real step name of three letters is still found.
+    # "c7a" reads as a step name, "7ca" as nothing: both are an id prefix too short.
+    one_error_line(invoke("show", "c7a"), 1, "an id prefix needs at least 4 characters")
+    one_error_line(invoke("show", "7ca"), 2, "an id prefix needs at least 4 characters")
     assert invoke("show", run.id[:4]).exit_code == 0
+    # A real step of three letters is still found by its name.
     with lineage.start_run("abc", table="t"):
         pass
     assert json.loads(invoke("show", "abc", "--json").stdout)["step"] == "abc"
