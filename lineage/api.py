@@ -137,7 +137,7 @@ def search(
             since=times.parse_window(since).start if since else None,
             until=times.parse_window(until).end if until else None,
             status=status,
-            params=[parse_param_filter(p) for p in params or []],
+            params=[_typed_filter(parse_param_filter(p), pipeline, step) for p in params or []],
             metrics=[parse_metric_filter(m) for m in metrics or []],
             limit=limit or None,
         )
@@ -159,7 +159,29 @@ def search(
             found = s.catalog.search(filters)
         if not found:
             _check_search_names(s, step, keys)
-    return found
+    return _with_values(found, pipeline)
+
+
+def _typed_filter(
+    pair: tuple[str, str], pipeline: Any, step: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """Match a parameter by value: ``C=.5`` finds the runs recorded with ``C=0.5``."""
+    from lineage.pipeline import param_spellings
+
+    name, text = pair
+    steps = [] if pipeline is None else list(pipeline.steps.values())
+    specs = [s.params[name] for s in steps if name in s.params and step in (None, s.name)]
+    return name, param_spellings(text, specs)
+
+
+def _with_values(runs: list[RunInfo], pipeline: Any) -> list[RunInfo]:
+    """Give each run its params as typed values, by lineage.toml's types where it has them."""
+    from lineage.pipeline import typed_params
+
+    for run in runs:
+        declared = pipeline.steps.get(run.step) if pipeline is not None else None
+        run.param_values = typed_params(run.params, declared.params if declared else None)
+    return runs
 
 
 @dataclass
@@ -189,6 +211,9 @@ def show(ref: str, *, catalog: str | None = None) -> RunDetails:
     s = session(catalog)
     liveness.reap(s.catalog)
     run = s.catalog.resolve(ref)
+    from lineage.pipeline import load_pipeline
+
+    _with_values([run], load_pipeline(s.project.root, lenient=True))
     return RunDetails(
         run=run,
         inputs=s.catalog.inputs(run.id),

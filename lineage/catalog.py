@@ -124,6 +124,8 @@ class RunInfo:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # The params as values of their types (numbers as numbers), when the caller knows them.
+    param_values: dict[str, Any] | None = None
 
     @property
     def short_id(self) -> str:
@@ -148,7 +150,7 @@ class RunInfo:
             "value": self.value,
             "time": times.format_precise(self.time),
             "status": self.status,
-            "params": self.params,
+            "params": self.params if self.param_values is None else self.param_values,
             "metrics": self.metrics,
             "tags": self.tags,
             "started_at": times.format_precise(self.started_at),
@@ -215,7 +217,8 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None  # exclusive
     status: str | None = None
-    params: list[tuple[str, str]] = field(default_factory=list)
+    # (name, text) or (name, (text, ...)): any of the spellings of one typed value.
+    params: list[tuple[str, str | tuple[str, ...]]] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     limit: int | None = 50
 
@@ -748,10 +751,11 @@ class Catalog:
         if filters.status:
             conditions.append(RUNS.c.status == filters.status)
         for name, value in filters.params:
+            same = (
+                PARAMS.c.value.in_(value) if isinstance(value, tuple) else PARAMS.c.value == value
+            )
             conditions.append(
-                sa.exists().where(
-                    PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == name, PARAMS.c.value == value
-                )
+                sa.exists().where(PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == name, same)
             )
         for name, op, number in filters.metrics:
             latest = (

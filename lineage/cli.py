@@ -339,7 +339,7 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
                     run.value,
                     times.format_precise(run.time),
                     run.status,
-                    json.dumps(run.params, sort_keys=True),
+                    json.dumps(run.to_dict()["params"], sort_keys=True),
                     json.dumps(run.metrics, sort_keys=True),
                 ]
             )

@@ -514,6 +514,63 @@ def _convert(kind: str, raw: Any) -> Any:
     return str(raw)
 
 
+def typed_params(
+    params: dict[str, str], specs: dict[str, ParamSpec] | None = None
+) -> dict[str, Any]:
+    """Return recorded parameter texts as values: of their declared type, else as they read.
+
+    Undeclared ones (logged through the SDK) are numbers or booleans when the text is exactly
+    how such a value is recorded (``3``, ``0.5``, ``true``), and text otherwise (``007``).
+    """
+    typed: dict[str, Any] = {}
+    for name, text in params.items():
+        spec = (specs or {}).get(name)
+        if spec is not None:
+            try:
+                typed[name] = _convert(spec.type, text)
+                continue
+            except (TypeError, ValueError):
+                pass  # recorded before the type changed: shown as it was recorded
+        typed[name] = _literal(text)
+    return typed
+
+
+def param_spellings(text: str, specs: list[ParamSpec]) -> tuple[str, ...]:
+    """Return every recorded text that means the value ``text`` (``.5`` -> ``0.5``, ``.5``).
+
+    A declared parameter is recorded as its typed value's text; an undeclared number as the
+    text of that number, an int or a float (``1`` and ``1.0`` are the same value).
+    """
+    spellings = [text]
+    for spec in specs:
+        try:
+            spellings.append(param_text(_convert(spec.type, text)))
+        except (TypeError, ValueError):
+            continue
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None and number == number and abs(number) != float("inf"):
+        spellings.append(param_text(number))
+        if number.is_integer():
+            spellings.append(param_text(int(number)))
+    return tuple(dict.fromkeys(spellings))
+
+
+def _literal(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if param_text(value) == text and value == value and abs(value) != float("inf"):
+            return value
+    return text
+
+
 def param_text(value: Any) -> str:
     """Return a parameter as the catalog stores it and the resolver hashes it."""
     if isinstance(value, str):

@@ -229,7 +229,7 @@ def test_runs_json_has_the_documented_fields(runs: dict[str, str]) -> None:
         "time": "2026-11-21T13:00:00.000000Z",
         "status": "finished",
     }
-    assert run["params"] == {"C": "2"}
+    assert run["params"] == {"C": 2}  # numbers as numbers (tests/test_papercuts.py)
     assert run["metrics"] == {"auc": 0.85}
 
 

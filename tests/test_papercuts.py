@@ -449,3 +449,56 @@ def test_a_short_id_prefix_says_a_prefix_needs_four(project: Path) -> None:
     with lineage.start_run("abc", table="t"):
         pass
     assert json.loads(invoke("show", "abc", "--json").stdout)["step"] == "abc"
+
+
+# -- item 11: parameters match by value and print with their types ----------------------------
+
+TYPED = """\
+[steps.train]
+key = "algorithm"
+params = { C = { type = "float", default = 1.0 }, label = { type = "string", default = "1" } }
+"""
+
+
+@pytest.fixture
+def typed(project: Path) -> dict[str, str]:
+    (project / "lineage.toml").write_text(TYPED)
+    with lineage.start_run("train", algorithm="lr", params={"C": ".5"}) as half:
+        half.log_param("depth", 3)
+        half.log_param("fill", "007")
+    with lineage.start_run("train", algorithm="lr", params={"C": "2"}) as two:
+        pass
+    return {"half": half.id, "two": two.id}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("C=.5", "half"),
+        ("C=0.50", "half"),
+        ("C=5e-1", "half"),
+        ("C=2", "two"),
+        ("depth=3.0", "half"),
+        ("depth=3", "half"),
+        ("fill=007", "half"),
+    ],
+)
+def test_a_param_filter_matches_by_value(typed: dict[str, str], given: str, expected: str) -> None:
+    result = invoke("runs", "--param", given, "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["run_id"] for r in json.loads(result.stdout)] == [typed[expected]]
+
+
+def test_a_param_filter_of_another_value_finds_nothing(typed: dict[str, str]) -> None:
+    assert json.loads(invoke("runs", "--param", "C=0.6", "--json").stdout) == []
+    assert json.loads(invoke("runs", "--param", "fill=7", "--json").stdout) == []
+
+
+def test_json_prints_params_with_their_types(typed: dict[str, str]) -> None:
+    runs = {r["run_id"]: r for r in json.loads(invoke("runs", "--json").stdout)}
+    # C is a declared float, label a declared string that looks like a number; depth was
+    # logged as an int, fill as text.
+    assert runs[typed["half"]]["params"] == {"C": 0.5, "label": "1", "depth": 3, "fill": "007"}
+    assert runs[typed["two"]]["params"] == {"C": 2.0, "label": "1"}
+    shown = json.loads(invoke("show", typed["half"], "--json").stdout)
+    assert shown["params"] == {"C": 0.5, "label": "1", "depth": 3, "fill": "007"}
