@@ -223,6 +223,36 @@ def show(ref: str, *, catalog: str | None = None) -> RunDetails:
     )
 
 
+@dataclass
+class MetricHistory:
+    """Every value logged for one metric of a run, oldest first."""
+
+    run: RunInfo
+    name: str
+    points: list[tuple[int | None, float, Any]]  # (step, value, time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.id,
+            "metric": self.name,
+            "points": [
+                {"step": step, "value": value, "time": times.format_precise(moment)}
+                for step, value, moment in self.points
+            ],
+        }
+
+
+def metric_history(ref: str, name: str, *, catalog: str | None = None) -> MetricHistory:
+    """Return every point (step, value, time) logged for metric ``name`` of the run ``ref``."""
+    s = session(catalog)
+    run = s.catalog.resolve(ref)
+    points = s.catalog.metric_history(run.id, name)
+    if not points:
+        logged = ", ".join(sorted(run.metrics)) or "none"
+        raise NotFound(f"run {run.label} has no metric {name!r} (its metrics: {logged})")
+    return MetricHistory(run, name, [(step, value, moment) for value, step, moment in points])
+
+
 def find_artifact(spec: str, *, catalog: str | None = None) -> ArtifactInfo:
     """Return the artifact ``REF:NAME`` names, or a hash (``xxh128:9a4f...``, or a hex prefix)."""
     from lineage import refs

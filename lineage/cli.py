@@ -367,16 +367,33 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("ref")
+@click.option(
+    "--metric", metavar="NAME", help="Print every logged value of this metric: step, value, time."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
-def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+def show(ctx: click.Context, ref: str, metric: str | None, as_json: bool) -> None:
     """Show a run: identity, params, metrics, inputs and outputs with hashes, neighbours.
 
     REF is an id prefix (3f2a9c), step:value (newest), step:value@DATE (newest that day) or
-    step:value@TIME (exact).
+    step:value@TIME (exact). With --metric NAME, the metric's history instead: every value
+    logged, with its step and time.
     """
     from lineage import api, times
 
+    if metric is not None:
+        history = api.metric_history(ref, metric, catalog=_opts(ctx)["catalog"])
+        if as_json:
+            echo_json(history.to_dict())
+            return
+        echo_table(
+            ["STEP", "VALUE", "TIME"],
+            [
+                ["" if step is None else step, f"{value:.6g}", times.format_precise(moment)]
+                for step, value, moment in history.points
+            ],
+        )
+        return
     details = api.show(ref, catalog=_opts(ctx)["catalog"])
     if as_json:
         echo_json(details.to_dict())

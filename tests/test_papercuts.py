@@ -502,3 +502,30 @@ def test_json_prints_params_with_their_types(typed: dict[str, str]) -> None:
     assert runs[typed["two"]]["params"] == {"C": 2.0, "label": "1"}
     shown = json.loads(invoke("show", typed["half"], "--json").stdout)
     assert shown["params"] == {"C": 0.5, "label": "1", "depth": 3, "fill": "007"}
+
+
+# -- item 12: a metric's history is shown --------------------------------------------------
+
+
+def test_show_metric_prints_every_point(project: Path) -> None:
+    with lineage.start_run("train", algorithm="lr") as run:
+        for step, loss in enumerate([0.9, 0.5, 0.25]):
+            run.log_metric("loss", loss, step=step)
+        run.log_metric("auc", 0.8)
+    result = invoke("show", "train:lr", "--metric", "loss")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["STEP", "VALUE", "TIME"]
+    assert [line.split()[:2] for line in lines[1:]] == [["0", "0.9"], ["1", "0.5"], ["2", "0.25"]]
+    document = json.loads(invoke("show", "train:lr", "--metric", "loss", "--json").stdout)
+    assert document["run_id"] == run.id and document["metric"] == "loss"
+    assert [(p["step"], p["value"]) for p in document["points"]] == [(0, 0.9), (1, 0.5), (2, 0.25)]
+    assert all(p["time"].endswith("Z") for p in document["points"])
+    # Without a step, the column is empty.
+    assert invoke("show", "train:lr", "--metric", "auc").stdout.splitlines()[1].split()[0] == "0.8"
+
+
+def test_show_metric_that_was_never_logged(project: Path) -> None:
+    with lineage.start_run("train", algorithm="lr") as run:
+        run.log_metric("auc", 0.8)
+    one_error_line(invoke("show", "train:lr", "--metric", "acc"), 1, "no metric 'acc'", "auc")
