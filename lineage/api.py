@@ -420,9 +420,42 @@ def init(
             Path(store_.root).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise FileError(f"cannot create the store {store_.root!r}: {error.strerror}") from None
+    elif store_.protocol in ("s3", "s3a"):
+        _warn_of_a_missing_bucket(store_)
     result.catalog_url = project.catalog_url
     result.store_url = project.store_url
     return result
+
+
+def _warn_of_a_missing_bucket(store: Any) -> None:
+    """Say at init, not at the first upload, that the store's bucket is not there.
+
+    init creates no bucket (who may, and where, is the team's call), so it goes on.
+    """
+    import warnings
+
+    from lineage.errors import LineageWarning
+    from lineage.urls import mask_url
+
+    bucket = store.root.split("/", 1)[0]
+    try:
+        there = store.fs.exists(bucket)
+    except Exception as error:  # any fsspec backend's network or permission error
+        reason = mask_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
+        warnings.warn(
+            f"cannot reach the store {store.masked_url!r} ({reason or type(error).__name__}): "
+            "check the endpoint and credentials before logging",
+            LineageWarning,
+            stacklevel=3,
+        )
+        return
+    if not there:
+        warnings.warn(
+            f"bucket {mask_url(bucket)!r} of store {store.masked_url!r} does not exist: create "
+            "it before logging (lineage does not create buckets)",
+            LineageWarning,
+            stacklevel=3,
+        )
 
 
 def resolve(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -52,6 +54,17 @@ def human_size(size: int | None) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+def sized(size: int) -> str:
+    """Return ``512 B``, or ``1536 bytes, 1.5 KiB`` where the unit rounds (not ``0 bytes, 0 B``)."""
+    return human_size(size) if size < 1024 else f"{size} bytes, {human_size(size)}"
+
+
+def clipped(text: str, width: int = 40) -> str:
+    """Cut a cell to ``width`` characters, marking the cut: one long value must not widen a
+    whole table (``--json`` keeps it whole)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def plural(count: int, noun: str) -> str:
@@ -134,7 +147,7 @@ class KeyedCommand(click.Command):
                         click.Option(
                             [option, TIME_PREFIX + time_name],
                             metavar="TIME",
-                            help=f"pin the {step} run to this time or UTC day",
+                            help=f"Pin the {step} run to this time or UTC day.",
                         ),
                     )
         for key, steps in _declared_keys().items():
@@ -148,7 +161,7 @@ class KeyedCommand(click.Command):
                     # click ("Invalid start character"); api.search matches either spelling.
                     [option, KEY_PREFIX + key.replace("-", "_")],
                     metavar="VALUE",
-                    help=f"key of step {', '.join(steps)} (a,b for several)",
+                    help=f"Key of step {', '.join(steps)} (a,b for several).",
                 ),
             )
         return params
@@ -180,7 +193,25 @@ def collect_keys(kwargs: dict[str, Any], extra: Sequence[str]) -> dict[str, str]
 # -- the group --------------------------------------------------------------------------------
 
 
-@click.group(context_settings=CONTEXT)
+class Group(click.Group):
+    """A group whose command list shows each command's first line whole, wrapped if long.
+
+    click cuts it to fit one line ("Remove store objects that no remaining run refers to,
+    and..."), which loses the half that says what the command is for.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.option(
     "--catalog",
     envvar="LINEAGE_CATALOG_URL",
@@ -249,8 +280,9 @@ def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
     for kept in result.kept:
         click.echo(f"kept     {kept.relative_to(result.root)} (exists)")
     if example:
+        go = "" if result.root == Path.cwd().resolve() else f"cd {shlex.quote(path)} && "
         click.echo(
-            "\nNext: lineage resolve --table transactions --logic plain "
+            f"\nNext: {go}lineage resolve --table transactions --logic plain "
             "--algorithm LogisticRegression"
         )
 
@@ -295,7 +327,7 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
     Any key of the pipeline or the catalog filters by value, --table transactions,
     --logic plain: it selects the runs with that value and every run made from them
     (add --step to keep one step). Times take ISO dates and datetimes (UTC),
-    YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
+    YYYYMMDD, YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
 
     \b
     Examples:
@@ -355,7 +387,7 @@ def runs(ctx: click.Context, as_json: bool, as_csv: bool, **kwargs: Any) -> None
                 run.short_id,
                 run.step,
                 run.key,
-                run.value,
+                clipped(run.value),
                 times.format_time(run.time),
                 run.status,
                 format_metrics(run.metrics),
@@ -450,7 +482,7 @@ def show(ctx: click.Context, ref: str, metric: str | None, as_json: bool) -> Non
                 click.echo(f"  {other.short_id}  {other.label}  {other.status}")
 
 
-@cli.group(context_settings=CONTEXT)
+@cli.group(cls=Group, context_settings=CONTEXT)
 def artifacts() -> None:
     """Fetch artifacts from the store."""
 
@@ -923,9 +955,10 @@ def info(ctx: click.Context, as_json: bool) -> None:
             if check.reachable:
                 extra = ""
                 if "runs" in check.details:
-                    extra = (
-                        f", schema {check.details['schema_version']}, {check.details['runs']} runs"
-                    )
+                    version = check.details["schema_version"]
+                    revision = "none" if version is None else f"{version:04d}"
+                    # The revision as `lineage db status` names it: 0003, not 3.
+                    extra = f", schema revision {revision}, {plural(check.details['runs'], 'run')}"
                 state = f"reachable{extra}"
             else:
                 state = f"unreachable: {check.error}"
@@ -1011,7 +1044,9 @@ def rm(ctx: click.Context, ref: str, cascade: bool, yes: bool, as_json: bool) ->
 
     plan = integrity.plan_remove(ref, cascade=cascade, **_opts(ctx))
     if plan.dependents and not as_json:
-        click.echo(f"removing {len(plan.runs)} runs:")
+        # Before asking, nothing is removed yet (and may never be): say what would be.
+        head = "removing" if yes else "--cascade would remove"
+        click.echo(f"{head} {plural(len(plan.runs), 'run')}:")
         for run in plan.runs:
             click.echo(f"  {run.short_id}  {run.label}  {run.status}")
     if plan.dependents and not yes:
@@ -1059,12 +1094,11 @@ def gc(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None:
         else ""
     )
     click.echo(
-        f"{verb} {count} object{'s' if count != 1 else ''} ({report.bytes} bytes, "
-        f"{human_size(report.bytes)}); kept {report.kept}{young}"
+        f"{verb} {plural(count, 'object')} ({sized(report.bytes)}); kept {report.kept}{young}"
     )
 
 
-@cli.group(context_settings=CONTEXT)
+@cli.group(cls=Group, context_settings=CONTEXT)
 def db() -> None:
     """Inspect and upgrade the catalog's schema."""
 
@@ -1136,7 +1170,9 @@ def _run(args: list[str], debug: bool) -> None:
     from lineage.errors import LineageError
 
     try:
-        code = cli.main(args=args, prog_name="lineage", standalone_mode=False)
+        # https://no-color.org: any non-empty NO_COLOR turns styling off, terminal or not.
+        color = False if os.environ.get("NO_COLOR") else None
+        code = cli.main(args=args, prog_name="lineage", standalone_mode=False, color=color)
         if isinstance(code, int) and code:
             sys.exit(code)
     except LineageError as error:

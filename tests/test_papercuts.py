@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -529,3 +530,133 @@ def test_show_metric_that_was_never_logged(project: Path) -> None:
     with lineage.start_run("train", algorithm="lr") as run:
         run.log_metric("auc", 0.8)
     one_error_line(invoke("show", "train:lr", "--metric", "acc"), 1, "no metric 'acc'", "auc")
+
+
+# -- item 13: the smaller ones ----------------------------------------------------------------
+
+
+def test_help_lists_every_command_in_full(project: Path) -> None:
+    from lineage.cli import cli
+
+    for group, args in ((cli, ["--help"]), (cli.commands["db"], ["db", "--help"])):
+        listed = invoke(*args).stdout.split("Commands:", 1)[1]
+        assert "..." not in listed, listed
+        for name, command in group.commands.items():  # type: ignore[attr-defined]
+            first = (command.help or "").split("\n", 1)[0].strip()
+            assert " ".join(first.split()) in " ".join(listed.split()), name
+
+
+def test_every_option_help_starts_with_a_capital(project: Path) -> None:
+    from lineage.cli import cli
+
+    # Keys and time names declared in lineage.toml become options too: their help as well.
+    (project / "lineage.toml").write_text(
+        '[steps.load]\nkey = "table"\ntime = "retrieval_time"\n'
+        '[steps.train]\nkey = "algorithm"\nafter = ["load"]\n'
+    )
+
+    def commands(group: Any) -> Any:
+        for command in group.commands.values():
+            yield command
+            if hasattr(command, "commands"):
+                yield from commands(command)
+
+    import click
+
+    for command in [cli, *commands(cli)]:
+        context = click.Context(command)
+        for param in command.get_params(context):
+            text = getattr(param, "help", None)
+            if text:
+                assert text[0].isupper(), f"{command.name} {param.opts}: {text!r}"
+
+
+def test_counts_read_as_english(project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "one.txt"
+    path.write_text("x")
+    with lineage.start_run("load", table="t") as run:
+        run.log_artifact(path)
+    assert "checked 1 object (1 B): all intact" in invoke("verify").stdout
+    swept = invoke("gc").stdout.strip().splitlines()[-1]
+    assert swept.startswith("removed 0 objects (0 B); kept 1"), swept
+
+
+def test_info_and_db_status_name_the_schema_revision_alike(project: Path) -> None:
+    import re
+
+    revision = invoke("db", "status", "--json")
+    head = json.loads(revision.stdout)["revision"]
+    assert re.fullmatch(r"\d{4}", head)
+    assert f"schema revision {head}" in invoke("info").stdout
+
+
+def test_rm_cascade_does_not_say_removing_before_it_may(project: Path) -> None:
+    with lineage.start_run("load", table="t") as load:
+        load.log_table("data", pa.table({"x": [1]}))
+    with lineage.start_run("process", logic="p", upstream="load:t") as process:
+        process.input_table("data")
+    result = invoke("rm", "load:t", "--cascade")  # no terminal to ask on, no --yes
+    assert result.exit_code == 2
+    assert "removing" not in result.output
+    assert "would remove 2 runs" in result.stdout
+    assert {r.id for r in lineage.search()} == {load.id, process.id}  # nothing removed
+
+
+def test_no_color_is_honoured_on_a_terminal(project: Path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import lineage_bin
+
+    with lineage.start_run("load", table="t"):
+        pass
+
+    def on_a_terminal(extra: dict[str, str]) -> bytes:
+        leader, follower = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        done = subprocess.run(
+            [lineage_bin(), "runs"], stdout=follower, stderr=follower, env={**env, **extra}
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert done.returncode == 0
+        return b"".join(chunks)
+
+    assert b"\x1b[" in on_a_terminal({})  # the header is bold on a terminal
+    assert b"\x1b[" not in on_a_terminal({"NO_COLOR": "1"})
+
+
+def test_a_very_long_key_value_does_not_stretch_every_row(project: Path) -> None:
+    long = "x" * 300
+    with lineage.start_run("load", table=long):
+        pass
+    with lineage.start_run("load", table="short"):
+        pass
+    lines = invoke("runs").stdout.splitlines()
+    assert max(len(line) for line in lines) < 160, lines
+    short = next(line for line in lines if " short " in line)
+    assert len(short) < 120
+    # The whole value stays in --json.
+    assert long in invoke("runs", "--json").stdout
+
+
+def test_init_hint_says_cd_and_warns_of_a_missing_bucket(tmp_path: Path, s3_bucket: str) -> None:
+    result = invoke("init", "--example", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.output
+    assert f"Next: cd {tmp_path / 'demo'} && lineage resolve" in result.stdout
+    here = invoke("--store", "s3://no-such-bucket/x", "init", str(tmp_path / "team"))
+    assert here.exit_code == 0, here.output
+    assert "Warning: " in here.stderr and "'no-such-bucket'" in here.stderr
+    assert "create it" in here.stderr
+    there = invoke("--store", f"{s3_bucket}/x", "init", str(tmp_path / "ok"))
+    assert there.exit_code == 0 and "Warning" not in there.stderr
