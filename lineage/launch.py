@@ -107,7 +107,7 @@ def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> 
         why = f"cannot write its log in {str(log_dir)!r}: {error.strerror or error}"
         catalog.end_run(run.id, "failed", error=why)
         raise FileError(
-            f"cannot write the log of step {run.label} in {str(log_dir)!r}: "
+            f"cannot write the log of {run.step}:{run.value} in {str(log_dir)!r}: "
             f"{error.strerror or error}: make that folder writable"
         ) from None
     exit_code: int | None = None

@@ -409,6 +409,6 @@ def test_a_read_only_log_folder_is_one_line_and_the_run_is_not_left_running(
         os.chown(logs, 0, 0)
     logs.chmod(0o555)
     result = invoke_as_nobody(shared_project, "run", "load", "--table", "t")
-    one_error_line(result, 1, "cannot write the log of step load:t", "Permission denied")
+    one_error_line(result, 1, "cannot write the log of load:t in", "Permission denied")
     (run,) = lineage.search(step="load")
     assert run.status == "failed" and "log" in (run.error or "")
