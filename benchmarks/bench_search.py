@@ -103,7 +103,7 @@ def main() -> int:
     import lineage
     from lineage import api
     from lineage.catalog import METRICS, PARAMS, RUNS, TAGS, Catalog
-    from lineage.run import open_session
+    from lineage.session import open_session
 
     header(f"search: newest run of one (step, key value), sizes {sizes}")
     work = Path(tempfile.mkdtemp(prefix="lineage-bench-search-", dir=args.dir))

@@ -2,6 +2,9 @@
 
 Record runs under typed identities (step, key value, time) with the content hash of every
 input and output, then find the newest coherent chain of runs and rebuild only what changed.
+
+The functions here are the library behind each command (``lineage.api``); the SDK a step
+script uses is ``start_run`` / ``current_run`` (``lineage.run``).
 """
 
 from __future__ import annotations
@@ -9,6 +12,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The commands as functions, from lineage.api. `verify`, `gc` and `remove` are there too
+# (lineage.api.verify ...) but not here: modules of those names would replace them on this
+# package as soon as anything imported them.
+_API = (
+    "audit",
+    "db_status",
+    "db_upgrade",
+    "get_artifact",
+    "graph",
+    "impact",
+    "info",
+    "init",
+    "plan_remove",
+    "resolve",
+    "rm",
+    "run_step",
+    "search",
+    "show",
+)
 
 __all__ = [
     "ActiveRun",
@@ -18,9 +41,16 @@ __all__ = [
     "Store",
     "audit",
     "current_run",
+    "db_status",
+    "db_upgrade",
+    "get_artifact",
     "graph",
     "impact",
+    "info",
+    "init",
+    "plan_remove",
     "resolve",
+    "rm",
     "run_step",
     "search",
     "show",
@@ -28,13 +58,26 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from lineage.api import resolve, run_step, search, show
+    from lineage.api import (
+        audit,
+        db_status,
+        db_upgrade,
+        get_artifact,
+        graph,
+        impact,
+        info,
+        init,
+        plan_remove,
+        resolve,
+        rm,
+        run_step,
+        search,
+        show,
+    )
     from lineage.catalog import Catalog, Filters
     from lineage.errors import LineageError
-    from lineage.graph import graph
     from lineage.run import ActiveRun, current_run, start_run
     from lineage.store import Store
-    from lineage.walks import audit, impact
 
 # Imported on first use, so `import lineage` (and the CLI's start) stays fast.
 _LAZY = {
@@ -45,13 +88,7 @@ _LAZY = {
     "Filters": "lineage.catalog",
     "LineageError": "lineage.errors",
     "Store": "lineage.store",
-    "resolve": "lineage.api",
-    "run_step": "lineage.api",
-    "search": "lineage.api",
-    "show": "lineage.api",
-    "audit": "lineage.walks",
-    "impact": "lineage.walks",
-    "graph": "lineage.graph",
+    **dict.fromkeys(_API, "lineage.api"),
 }
 
 

@@ -1,377 +1,56 @@
-"""The library behind the CLI: each command is one function here (``lineage.search`` ...).
+"""The library behind the CLI: one function here per command (``lineage.search`` ...).
 
-Functions take the strings a person types (times, filters, refs), parse them, and return plain
-values; they never print.
+Functions take the strings a person types (refs, times, filters, URLs), open the project, call
+the module that does the work, and return values; they never print. The CLI is a thin face
+over them, and a Python caller gets the same behaviour without it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import times
-from lineage.catalog import METRIC_OPERATORS, STATUSES, ArtifactInfo, Filters, RunInfo
-from lineage.errors import InvalidFilter, LineageError, NotFound, UsageError
-from lineage.run import Session, open_session
+from lineage.errors import InvalidFilter, LineageError, UsageError
+
+# Whatever reaches the database is imported where it is used: the CLI builds its options from
+# this module, and `lineage --help` must not pay for SQLAlchemy (benchmarks/bench_cli.py).
+if TYPE_CHECKING:
+    from lineage.catalog import ArtifactInfo, RunInfo
+    from lineage.configuration import Info
+    from lineage.details import MetricHistory, RunDetails
+    from lineage.drawing import Graph
+    from lineage.gc import GcReport
+    from lineage.remove import RemovePlan
+    from lineage.resolver import Chain, Event
+    from lineage.session import Session
+    from lineage.verify import VerifyReport
+    from lineage.walks import Audit, Impact
+
+Progress = Callable[[int, int], None]  # (done, total)
+# A LIMIT both SQLite and PostgreSQL take (a 64-bit one overflows SQLite's driver).
+MAX_LIMIT = 2**31 - 1
+OnOutput = Callable[[str, str], None]  # (run label, line of the step's output)
 
 _METRIC = re.compile(
     r"^\s*(?P<name>[^<>=!\s][^<>=!]*?)\s*(?P<op>>=|<=|==|!=|>|<|=)\s*(?P<value>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$"
 )
 
-# A LIMIT both SQLite and PostgreSQL take (a 64-bit one overflows SQLite's driver).
-MAX_LIMIT = 2**31 - 1
-
 
 def session(catalog: str | None = None, store: str | None = None) -> Session:
     """Open the project around the current folder; a missing project is a usage error."""
+    # The one place above the SDK that opens a project. (At merge this import moves to
+    # lineage.session; lineage.run keeps re-exporting open_session.)
+    from lineage.session import open_session
+
     return open_session(catalog, store, required=True, create=False)
 
 
-def parse_metric_filter(text: str) -> tuple[str, str, float]:
-    """Parse ``auc>0.9`` into ``("auc", ">", 0.9)``; anything else is an InvalidFilter."""
-    match = _METRIC.match(text)
-    if not match:
-        raise InvalidFilter(
-            f"metric filter {text!r} is not a comparison: use NAME OP NUMBER with OP one of "
-            f"{' '.join(METRIC_OPERATORS)}, such as 'auc>0.9'"
-        )
-    return match["name"].strip(), match["op"], float(match["value"])
-
-
-def parse_param_filter(text: str) -> tuple[str, str]:
-    """Parse ``name=value`` into a pair; anything else is an InvalidFilter."""
-    name, eq, value = text.partition("=")
-    if not eq or not name.strip():
-        raise InvalidFilter(f"param filter {text!r} is not NAME=VALUE, such as 'fill=mean'")
-    return name.strip(), value
-
-
-def known_keys(s: Session) -> dict[str, list[str]]:
-    """Return every key name declared in lineage.toml or recorded, with the steps using it."""
-    from lineage.pipeline import load_pipeline
-
-    keys: dict[str, set[str]] = {k: set(v) for k, v in s.catalog.key_names().items()}
-    pipeline = load_pipeline(s.project.root, lenient=True)
-    if pipeline is not None:
-        for key, steps in pipeline.keys().items():
-            keys.setdefault(key, set()).update(steps)
-    return {k: sorted(v) for k, v in sorted(keys.items())}
-
-
-def match_key(name: str, known: dict[str, list[str]] | list[str]) -> str:
-    """Return the known key that ``name`` spells, treating '-' and '_' alike, as options do."""
-    if name in known:
-        return name
-    wanted = name.replace("-", "_")
-    return next((key for key in known if key.replace("-", "_") == wanted), name)
-
-
-def _check_search_names(s: Session, step: str | None, keys: dict[str, str]) -> None:
-    """Refuse a step or key that neither lineage.toml nor the catalog knows.
-
-    A known name costs an index seek (or lineage.toml alone); only an unknown one lists every
-    name the catalog holds, a scan that grew with the catalog when it ran on every search.
-    """
-    from lineage.pipeline import load_pipeline
-
-    pipeline = load_pipeline(s.project.root, lenient=True)
-    declared_keys = pipeline.keys() if pipeline is not None else {}
-    step_known = False
-    for key in keys:
-        if key in declared_keys:
-            continue
-        if s.catalog.has_key(key, step):
-            step_known = step is not None  # a run of this step with this key: the step exists
-            continue
-        if step is not None and s.catalog.has_key(key):
-            continue
-        known = known_keys(s)
-        if key not in known:
-            listed = ", ".join(known) or "none yet"
-            raise UsageError(f"unknown key {key!r}: known keys are {listed}")
-    if step is not None:
-        declared_steps = pipeline.steps if pipeline is not None else {}
-        if step_known or step in declared_steps or s.catalog.has_step(step):
-            return
-        steps = set(s.catalog.step_names()) | set(declared_steps)
-        raise UsageError(
-            f"unknown step {step!r}: known steps are {', '.join(sorted(steps)) or 'none yet'}"
-        )
-
-
-def search(
-    *,
-    step: str | None = None,
-    keys: dict[str, str] | None = None,
-    on: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    status: str | None = None,
-    params: list[str] | None = None,
-    metrics: list[str] | None = None,
-    limit: int | None = 50,
-    catalog: str | None = None,
-) -> list[RunInfo]:
-    """Search runs by type and date, newest first, as ``lineage runs`` does."""
-    s = session(catalog)
-    keys = dict(keys or {})
-    named = bool(keys or step)
-    from lineage import liveness
-    from lineage.pipeline import load_pipeline
-
-    pipeline = load_pipeline(s.project.root, lenient=True)
-    if pipeline is not None:
-        keys = {match_key(key, pipeline.keys()): value for key, value in keys.items()}
-    try:
-        if status is not None and status not in STATUSES:
-            raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-        if limit is not None and not 0 <= limit <= MAX_LIMIT:
-            raise UsageError(f"limit must be 0 (no limit) or up to {MAX_LIMIT} runs, not {limit}")
-        filters = Filters(
-            step=step,
-            keys=keys,
-            window=times.parse_window(on) if on else None,
-            since=times.parse_window(since).start if since else None,
-            until=times.parse_window(until).end if until else None,
-            status=status,
-            params=[_typed_filter(parse_param_filter(p), pipeline, step) for p in params or []],
-            metrics=[parse_metric_filter(m) for m in metrics or []],
-            limit=limit or None,
-        )
-    except LineageError:
-        if named:  # an unknown step or key is reported before any other bad input
-            _check_search_names(s, step, keys)
-        raise
-    # A run whose process died is shown killed, not running forever.
-    liveness.reap(s.catalog)
-    found = s.catalog.search(filters)
-    # A run found has this step and key (both are conditions of the search), so only an empty
-    # result needs the names checked: a typo is then an error, not "no runs match". Checking
-    # up front cost a read transaction per search (benchmarks/bench_search.py).
-    if not found and named:
-        # A key recorded only in the catalog may be spelled with '-' where the option had '_'.
-        respelled = {match_key(key, known_keys(s)): value for key, value in keys.items()}
-        if respelled != keys:
-            filters.keys = keys = respelled
-            found = s.catalog.search(filters)
-        if not found:
-            _check_search_names(s, step, keys)
-    return _with_values(found, pipeline)
-
-
-def _typed_filter(
-    pair: tuple[str, str], pipeline: Any, step: str | None
-) -> tuple[str, tuple[str, ...]]:
-    """Match a parameter by value: ``C=.5`` finds the runs recorded with ``C=0.5``."""
-    from lineage.pipeline import param_spellings
-
-    name, text = pair
-    steps = [] if pipeline is None else list(pipeline.steps.values())
-    specs = [s.params[name] for s in steps if name in s.params and step in (None, s.name)]
-    return name, param_spellings(text, specs)
-
-
-def _with_values(runs: list[RunInfo], pipeline: Any) -> list[RunInfo]:
-    """Give each run its params as typed values, by lineage.toml's types where it has them."""
-    from lineage.pipeline import typed_params
-
-    for run in runs:
-        declared = pipeline.steps.get(run.step) if pipeline is not None else None
-        run.param_values = typed_params(run.params, declared.params if declared else None)
-    return runs
-
-
-@dataclass
-class RunDetails:
-    """A run with its inputs, outputs, and neighbouring runs, as ``lineage show`` prints it."""
-
-    run: RunInfo
-    inputs: list[ArtifactInfo]
-    outputs: list[ArtifactInfo]
-    upstream: list[RunInfo]
-    downstream: list[RunInfo]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self.run.to_dict()
-        data["inputs"] = [a.to_dict() for a in self.inputs]
-        data["outputs"] = [a.to_dict() for a in self.outputs]
-        data["upstream"] = [r.id for r in self.upstream]
-        data["downstream"] = [r.id for r in self.downstream]
-        return data
-
-
-def show(ref: str, *, catalog: str | None = None) -> RunDetails:
-    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
-    from lineage import liveness
-
-    s = session(catalog)
-    liveness.reap(s.catalog)
-    run = s.catalog.resolve(ref)
-    from lineage.pipeline import load_pipeline
-
-    _with_values([run], load_pipeline(s.project.root, lenient=True))
-    return RunDetails(
-        run=run,
-        inputs=s.catalog.inputs(run.id),
-        outputs=s.catalog.outputs(run.id),
-        upstream=s.catalog.get_runs(s.catalog.upstream_ids(run.id), details=False),
-        downstream=s.catalog.get_runs(s.catalog.downstream_ids(run.id), details=False),
-    )
-
-
-@dataclass
-class MetricHistory:
-    """Every value logged for one metric of a run, oldest first."""
-
-    run: RunInfo
-    name: str
-    points: list[tuple[int | None, float, Any]]  # (step, value, time)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run.id,
-            "metric": self.name,
-            "points": [
-                {"step": step, "value": value, "time": times.format_precise(moment)}
-                for step, value, moment in self.points
-            ],
-        }
-
-
-def metric_history(ref: str, name: str, *, catalog: str | None = None) -> MetricHistory:
-    """Return every point (step, value, time) logged for metric ``name`` of the run ``ref``."""
-    s = session(catalog)
-    run = s.catalog.resolve(ref)
-    points = s.catalog.metric_history(run.id, name)
-    if not points:
-        logged = ", ".join(sorted(run.metrics)) or "none"
-        raise NotFound(f"run {run.label} has no metric {name!r} (its metrics: {logged})")
-    return MetricHistory(run, name, [(step, value, moment) for value, step, moment in points])
-
-
-def find_artifact(spec: str, *, catalog: str | None = None) -> ArtifactInfo:
-    """Return the artifact ``REF:NAME`` names, or a hash (``xxh128:9a4f...``, or a hex prefix)."""
-    from lineage import refs
-    from lineage.errors import Ambiguous
-
-    s = session(catalog)
-    if refs.is_hash(spec) or _HEX_PREFIX.match(spec):
-        # A bare hex prefix names an artifact here, as it does for audit and impact: a run
-        # alone (no :NAME) is no artifact.
-        prefix = spec if refs.is_hash(spec) else f"xxh128:{spec.lower()}"
-        matches = s.catalog.find_artifacts(prefix)
-        if len(matches) > 1:
-            raise Ambiguous(f"{spec!r} matches more than one artifact: give more of the hash")
-        if not matches:
-            # Without this, the hash fell through to REF:NAME and blamed a step named 'xxh128'.
-            raise NotFound(
-                f"no artifact has a hash starting with {spec!r}: copy one from `lineage show REF`"
-            )
-        return matches[0]
-    ref, name = refs.split_artifact_ref(spec)
-    run = s.catalog.resolve(ref)
-    outputs = {a.name: a for a in s.catalog.outputs(run.id)}
-    if name not in outputs:
-        offered = ", ".join(sorted(outputs)) or "nothing"
-        raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
-    return outputs[name]
-
-
-_HEX_PREFIX = re.compile(r"^[0-9a-fA-F]{4,32}$")
-
-
-def get_artifact(
-    spec: str,
-    output: str | Path | BinaryIO,
-    *,
-    force: bool = False,
-    catalog: str | None = None,
-    store: str | None = None,
-    progress: Any = None,
-) -> tuple[ArtifactInfo, Path | None]:
-    """Fetch the artifact ``REF:NAME`` (or a hash) to ``output``, verifying its hash.
-
-    ``output`` is a path, or a binary stream (a file or a table; the bytes reach it only once
-    they hashed right). An existing file or folder there is replaced only with ``force``; the
-    folder that is to hold ``output`` must exist. Returns the artifact and the path written.
-    """
-    s = session(catalog, store)
-    artifact = find_artifact(spec, catalog=catalog)
-    if not isinstance(output, (str, os.PathLike)):
-        _stream_artifact(s, artifact, output, progress)
-        return artifact, None
-    target = Path(output)
-    _check_path_length(target)
-    if artifact.kind != "folder" and target.is_dir():
-        # `-o somewhere/` puts the file in that folder under its name, as cp does.
-        target = target / (artifact.name or artifact.hash.partition(":")[2])
-        _check_path_length(target)
-    parent = target.absolute().parent
-    if not parent.is_dir():
-        from lineage.errors import FileError
-
-        blocker = next((p for p in [parent, *parent.parents] if p.exists()), None)
-        if blocker is not None and not blocker.is_dir():
-            raise FileError(
-                f"cannot write {str(target)!r}: {str(blocker)!r} is a file, not a folder"
-            )
-        # Never a folder made on the way: a typo in -o would leave a tree nobody asked for.
-        raise FileError(
-            f"cannot write {str(target)!r}: the folder {str(parent)!r} does not exist: create it "
-            "first, or choose another path"
-        )
-    if os.path.lexists(target) and not force:
-        from lineage.errors import OutputExists
-
-        raise OutputExists(
-            f"{str(target)!r} exists: choose another path, or overwrite it (force=True)",
-            str(target),
-        )
-    try:
-        if artifact.kind == "folder":
-            s.store.get_folder(artifact.hash, target, progress)
-        else:
-            s.store.get_file(artifact.hash, target, progress)
-    except OSError as error:
-        raise LineageError(
-            f"cannot write {str(target)!r}: {error.strerror or error}: choose another path"
-        ) from None
-    return artifact, target
-
-
-def _check_path_length(target: Path) -> None:
-    """Refuse a path the filesystem cannot hold, before anything is fetched."""
-    limit = 255  # bytes in one name on every filesystem lineage runs on (ext4, xfs, apfs, tmpfs)
-    whole = len(os.fsencode(str(target.absolute())))
-    if whole >= 4096:
-        raise UsageError(f"the output path is {whole} bytes long: a path holds at most 4095")
-    for part in target.parts:
-        if len(os.fsencode(part)) > limit:
-            raise UsageError(
-                f"the name {part[:40]!r}... in the output path is {len(os.fsencode(part))} "
-                f"bytes long: a file name holds at most {limit}"
-            )
-
-
-def _stream_artifact(s: Session, artifact: ArtifactInfo, stream: BinaryIO, progress: Any) -> None:
-    """Write an artifact's bytes to ``stream`` once they hashed right (a temp copy first)."""
-    import shutil
-    import tempfile
-
-    if artifact.kind == "folder":
-        raise UsageError(
-            f"artifact {artifact.name or artifact.hash} is a folder: fetch it to a path"
-        )
-    state = s.project.state_dir if s.project.state_dir.is_dir() else None
-    with tempfile.TemporaryDirectory(prefix="lineage-get-", dir=state) as folder:
-        copy = s.store.get_file(artifact.hash, Path(folder) / "object", progress)
-        with open(copy, "rb") as source:
-            shutil.copyfileobj(source, stream)
-        stream.flush()
+# -- init, info -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -420,42 +99,196 @@ def init(
             Path(store_.root).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise FileError(f"cannot create the store {store_.root!r}: {error.strerror}") from None
-    elif store_.protocol in ("s3", "s3a"):
-        _warn_of_a_missing_bucket(store_)
+    else:
+        # init makes no bucket (who may, and where, is the team's call), but says so now
+        # rather than at the first upload.
+        import warnings
+
+        from lineage.configuration import check_store
+        from lineage.errors import LineageWarning
+
+        found = check_store(project.store_url, project.store_options)
+        if not found.reachable:
+            warnings.warn(f"store {found.url}: {found.error}", LineageWarning, stacklevel=2)
     result.catalog_url = project.catalog_url
     result.store_url = project.store_url
     return result
 
 
-def _warn_of_a_missing_bucket(store: Any) -> None:
-    """Say at init, not at the first upload, that the store's bucket is not there.
+def info(catalog: str | None = None, store: str | None = None) -> Info:
+    """Return the configuration in effect around the current folder, checking both ends."""
+    from lineage import configuration
 
-    init creates no bucket (who may, and where, is the team's call), so it goes on.
+    return configuration.check(catalog, store)
+
+
+def declared_keys() -> dict[str, list[str]]:
+    """Return the keys lineage.toml around the current folder declares, with their steps.
+
+    Cheap (no database), so the CLI can offer them as options; a broken lineage.toml declares
+    nothing here and is reported by whatever command then reads it.
     """
-    import warnings
+    pipeline = _declared_pipeline()
+    return pipeline.keys() if pipeline else {}
 
-    from lineage.errors import LineageWarning
-    from lineage.urls import mask_url
 
-    bucket = store.root.split("/", 1)[0]
+def declared_times() -> dict[str, str]:
+    """Return the time names lineage.toml around the current folder declares: ``{time: step}``."""
+    pipeline = _declared_pipeline()
+    return {pipeline.steps[n].time: n for n in pipeline.order} if pipeline else {}
+
+
+def _declared_pipeline() -> Any:
+    from lineage.pipeline import load_pipeline
+    from lineage.project import find_root
+
     try:
-        there = store.fs.exists(bucket)
-    except Exception as error:  # any fsspec backend's network or permission error
-        reason = mask_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
-        warnings.warn(
-            f"cannot reach the store {store.masked_url!r} ({reason or type(error).__name__}): "
-            "check the endpoint and credentials before logging",
-            LineageWarning,
-            stacklevel=3,
+        root = find_root()
+        return load_pipeline(root) if root else None
+    except Exception:  # a broken lineage.toml is reported by the command itself, not by --help
+        return None
+
+
+# -- runs, show, artifacts get ----------------------------------------------------------------
+
+
+def parse_metric_filter(text: str) -> tuple[str, str, float]:
+    """Parse ``auc>0.9`` into ``("auc", ">", 0.9)``; anything else is an InvalidFilter."""
+    from lineage.catalog import METRIC_OPERATORS
+
+    match = _METRIC.match(text)
+    if not match:
+        raise InvalidFilter(
+            f"metric filter {text!r} is not a comparison: use NAME OP NUMBER with OP one of "
+            f"{' '.join(METRIC_OPERATORS)}, such as 'auc>0.9'"
         )
-        return
-    if not there:
-        warnings.warn(
-            f"bucket {mask_url(bucket)!r} of store {store.masked_url!r} does not exist: create "
-            "it before logging (lineage does not create buckets)",
-            LineageWarning,
-            stacklevel=3,
+    return match["name"].strip(), match["op"], float(match["value"])
+
+
+def parse_param_filter(text: str) -> tuple[str, str]:
+    """Parse ``name=value`` into a pair; anything else is an InvalidFilter."""
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip():
+        raise InvalidFilter(f"param filter {text!r} is not NAME=VALUE, such as 'fill=mean'")
+    return name.strip(), value
+
+
+def search(
+    *,
+    step: str | None = None,
+    keys: dict[str, str] | None = None,
+    on: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    status: str | None = None,
+    params: list[str] | None = None,
+    metrics: list[str] | None = None,
+    limit: int | None = 50,
+    catalog: str | None = None,
+) -> list[RunInfo]:
+    """Search runs by type and date, newest first, as ``lineage runs`` does."""
+    from lineage import liveness
+    from lineage.catalog import STATUSES, Filters
+    from lineage.details import spelled, with_values
+    from lineage.names import check_names, known_keys, match_key
+    from lineage.pipeline import load_pipeline
+
+    s = session(catalog)
+    root = s.project.root
+    keys = dict(keys or {})
+    named = bool(keys or step)
+    # A broken lineage.toml warns and is left out: it must not hide what was recorded.
+    pipeline = load_pipeline(root, lenient=True)
+    if pipeline is not None:
+        keys = {match_key(key, pipeline.keys()): value for key, value in keys.items()}
+    try:
+        if status is not None and status not in STATUSES:
+            raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        if limit is not None and not 0 <= limit <= MAX_LIMIT:
+            raise UsageError(f"limit must be 0 (no limit) or up to {MAX_LIMIT} runs, not {limit}")
+        filters = Filters(
+            step=step,
+            keys=keys,
+            window=times.parse_window(on) if on else None,
+            since=times.parse_window(since).start if since else None,
+            until=times.parse_window(until).end if until else None,
+            status=status,
+            params=[spelled(parse_param_filter(p), pipeline, step) for p in params or []],
+            metrics=[parse_metric_filter(m) for m in metrics or []],
+            limit=limit or None,
         )
+    except LineageError:
+        if named:  # an unknown step or key is reported before any other bad input
+            check_names(s.catalog, root, step, keys)
+        raise
+    # A run whose process died is shown killed, not running forever.
+    liveness.reap(s.catalog)
+    found = s.catalog.search(filters)
+    # A run found has this step and key (both are conditions of the search), so only an empty
+    # result needs the names checked: a typo is then an error, not "no runs match". Checking
+    # up front cost a read transaction per search (benchmarks/bench_search.py).
+    if not found and named:
+        # A key recorded only in the catalog may be spelled with '-' where the option had '_'.
+        known = known_keys(s.catalog, root)
+        respelled = {match_key(key, known): value for key, value in keys.items()}
+        if respelled != keys:
+            filters.keys = keys = respelled
+            found = s.catalog.search(filters)
+        if not found:
+            check_names(s.catalog, root, step, keys)
+    return with_values(found, pipeline)
+
+
+def show(ref: str, *, catalog: str | None = None) -> RunDetails:
+    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
+    from lineage import details, liveness
+    from lineage.pipeline import load_pipeline
+
+    s = session(catalog)
+    liveness.reap(s.catalog)
+    return details.details(s.catalog, ref, load_pipeline(s.project.root, lenient=True))
+
+
+def metric_history(ref: str, name: str, *, catalog: str | None = None) -> MetricHistory:
+    """Return every point (step, value, time) logged for metric ``name`` of the run ``ref``."""
+    from lineage import details
+
+    return details.metric_history(session(catalog).catalog, ref, name)
+
+
+def find_artifact(spec: str, *, catalog: str | None = None) -> ArtifactInfo:
+    """Return the artifact ``REF:NAME`` names, or a hash (``xxh128:9a4f...``, or a hex prefix)."""
+    from lineage import fetch
+
+    return fetch.find_artifact(session(catalog).catalog, spec)
+
+
+def get_artifact(
+    spec: str,
+    output: str | Path | BinaryIO,
+    *,
+    force: bool = False,
+    catalog: str | None = None,
+    store: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[ArtifactInfo, Path | None]:
+    """Fetch the artifact ``REF:NAME`` (or a hash) to ``output``, verifying its hash.
+
+    ``output`` is a path, or a binary stream (a file or a table; the bytes reach it only once
+    they hashed right). An existing file or folder there is replaced only with ``force``; the
+    folder that is to hold ``output`` must exist. Returns the artifact and the path written.
+    """
+    from lineage import fetch
+
+    s = session(catalog, store)
+    artifact = fetch.find_artifact(s.catalog, spec)
+    if not isinstance(output, (str, os.PathLike)):
+        fetch.stream(s.store, artifact, output, s.project.state_dir, progress)
+        return artifact, None
+    return artifact, fetch.fetch(s.store, artifact, Path(output), force=force, progress=progress)
+
+
+# -- resolve, run -----------------------------------------------------------------------------
 
 
 def resolve(
@@ -468,11 +301,11 @@ def resolve(
     dry_run: bool = False,
     no_launch: bool = False,
     jobs: int = 1,
-    on_output: Any = None,
-    on_event: Any = None,
+    on_output: OnOutput | None = None,
+    on_event: Event | None = None,
     catalog: str | None = None,
     store: str | None = None,
-) -> Any:
+) -> Chain:
     """Resolve the newest coherent chain for ``keys`` (``{"table": "transactions", ...}``).
 
     Returns a ``lineage.resolver.Chain``; raises StepFailed / NoChain (carrying ``.chain``).
@@ -499,7 +332,7 @@ def run_step(
     keys: dict[str, str],
     *,
     params: list[str] | None = None,
-    on_output: Any = None,
+    on_output: OnOutput | None = None,
     catalog: str | None = None,
     store: str | None = None,
 ) -> RunInfo:
@@ -509,3 +342,132 @@ def run_step(
     return resolver.run_step(
         session(catalog, store), step, keys, params=params or [], on_output=on_output
     )
+
+
+# -- audit, impact, graph ---------------------------------------------------------------------
+
+
+def audit(
+    ref: str,
+    *,
+    verify: bool = False,
+    catalog: str | None = None,
+    store: str | None = None,
+    progress: Progress | None = None,
+) -> Audit:
+    """Walk upstream from a run or an artifact to its data versions, as ``lineage audit`` does.
+
+    ``verify`` re-hashes every stored object on the way; ``progress`` is called with the
+    number of objects checked so far and the number to check.
+    """
+    from lineage import walks
+
+    s = session(catalog, store)
+    return walks.audit(s.catalog, ref, verify_in=s.store if verify else None, progress=progress)
+
+
+def impact(ref: str, *, catalog: str | None = None) -> Impact:
+    """Walk downstream from a run or a data version (a hash), as ``lineage impact`` does."""
+    from lineage import walks
+
+    return walks.impact(session(catalog).catalog, ref)
+
+
+def graph(ref: str | None = None, *, catalog: str | None = None) -> Graph:
+    """Return the lineage around a run or artifact, or without a ref the catalog's step graph."""
+    from lineage import drawing
+
+    s = session(catalog)
+    if ref is None:
+        return drawing.step_graph(s.catalog, s.project.root)
+    return drawing.lineage_graph(s.catalog, ref)
+
+
+# -- verify, rm, gc, db -----------------------------------------------------------------------
+
+
+def verify(
+    ref: str | None = None,
+    *,
+    catalog: str | None = None,
+    store: str | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Re-hash every recorded object, or those of run ``ref`` and its upstream runs."""
+    from lineage import verify as verifying
+
+    s = session(catalog, store)
+    run_id = s.catalog.resolve(ref).id if ref else None
+    return verifying.verify(s.catalog, s.store, run_id, progress)
+
+
+def plan_remove(
+    ref: str, *, cascade: bool = False, catalog: str | None = None, store: str | None = None
+) -> RemovePlan:
+    """Return the runs ``lineage rm REF`` would delete; refuse when others depend on it."""
+    from lineage import remove as removing
+
+    return removing.plan_remove(session(catalog, store).catalog, ref, cascade=cascade)
+
+
+def remove(plan: RemovePlan, *, catalog: str | None = None, store: str | None = None) -> int:
+    """Delete the runs of a plan; return how many were deleted."""
+    from lineage import remove as removing
+
+    return removing.remove(session(catalog, store).catalog, plan)
+
+
+def rm(
+    ref: str, *, cascade: bool = False, catalog: str | None = None, store: str | None = None
+) -> list[str]:
+    """Delete run ``ref`` (and, with ``cascade``, the runs depending on it); return their ids."""
+    plan = plan_remove(ref, cascade=cascade, catalog=catalog, store=store)
+    remove(plan, catalog=catalog, store=store)
+    return [r.id for r in plan.runs]
+
+
+def gc(
+    *,
+    dry_run: bool = False,
+    grace: str | float | None = None,
+    catalog: str | None = None,
+    store: str | None = None,
+    progress: Progress | None = None,
+) -> GcReport:
+    """Remove the objects no remaining run refers to (older than ``grace``: 30s, 1h, ...)."""
+    from lineage import gc as collecting
+
+    s = session(catalog, store)
+    if grace is None:
+        seconds = float(collecting.GRACE_SECONDS)
+    elif isinstance(grace, str):
+        seconds = times.parse_duration(grace).total_seconds()
+    else:
+        seconds = float(grace)
+    return collecting.gc(s.catalog, s.store, dry_run=dry_run, grace=seconds, progress=progress)
+
+
+def db_upgrade(*, catalog: str | None = None) -> tuple[str | None, str]:
+    """Upgrade the catalog's schema to this version's head; return (before, after)."""
+    from lineage.catalog import upgrade_schema
+    from lineage.project import load_project
+
+    project = load_project(catalog, None, required=True)
+    return upgrade_schema(project.catalog_url)
+
+
+def db_status(*, catalog: str | None = None) -> dict[str, Any]:
+    """Return the catalog's schema revision, the head revision, and whether it is current."""
+    from lineage import schema
+    from lineage.catalog import schema_revision
+    from lineage.project import load_project
+    from lineage.urls import shown_url
+
+    project = load_project(catalog, None, required=True)
+    revision = schema_revision(project.catalog_url)
+    return {
+        "catalog": shown_url(project.catalog_url),
+        "revision": revision,
+        "head": schema.HEAD,
+        "current": revision == schema.HEAD,
+    }

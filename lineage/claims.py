@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 from lineage import hashing, times
-from lineage.catalog import Catalog
+from lineage.catalog import Catalog, ClaimRecord
 from lineage.liveness import pid_alive
 
 HEARTBEAT_SECONDS = 10.0
@@ -41,7 +41,7 @@ def claim_key(
     return hashing.hash_bytes(document.encode())
 
 
-def holder_alive(claim: dict) -> bool:
+def holder_alive(claim: ClaimRecord) -> bool:
     """Return whether the process holding a claim still runs."""
     if claim["host"] == socket.gethostname():
         return pid_alive(claim["pid"])
@@ -72,7 +72,7 @@ class Holder:
             self.catalog.release_claim(key, current["host"], current["pid"])
         return False
 
-    def wait(self, key: str, on_wait: Callable[[dict], None] | None = None) -> None:
+    def wait(self, key: str, on_wait: Callable[[ClaimRecord], None] | None = None) -> None:
         """Block until the claim ``key`` is released or its holder dies."""
         told = False
         while True:

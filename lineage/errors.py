@@ -80,5 +80,49 @@ class Refused(LineageError):
     """An operation would break recorded lineage (a run others depend on); nothing changed."""
 
 
+class HasDependents(Refused):
+    """Runs to remove have other runs depending on them; removing them alone would orphan those.
+
+    The message says the remedy in library words (``cascade``); a front end may say it in its
+    own (a command-line flag) with ``with_remedy``.
+    """
+
+    def __init__(self, problem: str, *, first: str | None = None) -> None:
+        self.problem = problem
+        self.first = first  # what to remove first instead ("it", "those"), if that is an option
+        super().__init__(self.with_remedy("remove the dependents too (cascade)"))
+
+    def with_remedy(self, remedy: str) -> str:
+        """Return the message with ``remedy`` as the way to remove the dependents too."""
+        first = f"remove {self.first} first or " if self.first else ""
+        return f"{self.problem}; {first}{remedy}"
+
+
+class CatalogUnreadable(CatalogError):
+    """The catalog database cannot be read: a file that is not one, a server that is down.
+
+    The message points at the catalog URL in library words; a front end may name its own
+    option for it with ``with_remedy``.
+    """
+
+    def __init__(self, problem: str, *, is_file: bool) -> None:
+        self.problem = problem
+        self.is_file = is_file  # a SQLite file (check the file) rather than a server
+        if is_file:
+            remedy = (
+                "check the file, or point the catalog URL (LINEAGE_CATALOG_URL) at a lineage "
+                "catalog"
+            )
+        else:
+            remedy = (
+                "check that the server is up and the catalog URL (LINEAGE_CATALOG_URL) is right"
+            )
+        super().__init__(self.with_remedy(remedy))
+
+    def with_remedy(self, remedy: str) -> str:
+        """Return the message with ``remedy`` as what to do."""
+        return f"{self.problem}: {remedy}"
+
+
 class LineageWarning(UserWarning):
     """Something the user should know that did not stop the command (the CLI prints it once)."""

@@ -6,10 +6,11 @@ without anyone having to guess which one made an old record.
 
 from __future__ import annotations
 
+import json
 import mmap
 import re
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import xxhash
 
@@ -96,3 +97,12 @@ def hash_file(path: str, progress: Progress | None = None) -> tuple[str, int]:
     """Hash a local file in constant memory; return ``(hash, size)``."""
     with open(path, "rb", buffering=0) as f:
         return hash_stream(f, progress)
+
+
+def param_text(value: Any) -> str:
+    """Return a parameter as the catalog stores it and the resolver hashes it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage import pipeline as pipeline_mod
-from lineage.catalog import RunInfo
+from lineage.catalog import RunInfo, Status
 from lineage.errors import FileError, StepFailed
-from lineage.project import CATALOG_ENV, PROJECT_ENV, STORE_ENV
+from lineage.project import CATALOG_ENV, PROJECT_ENV, RUN_ID_ENV, STORE_ENV
 from lineage.provenance import git_state
-from lineage.run import RUN_ID_ENV, Session, _user
+from lineage.provenance import user as _user
+from lineage.session import Session
 
 LOG_NAME = "log"
 TAIL_LINES = 15
@@ -146,9 +147,9 @@ def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> 
             _stop(process)
         _record_end(session, run, log_path, "killed", None, "interrupted (Ctrl-C)")
         raise
-    status = "finished" if exit_code == 0 else "failed"
-    error = None if exit_code == 0 else f"command exited with {exit_code}"
-    _record_end(session, run, log_path, status, exit_code, error)
+    status: Status = "finished" if exit_code == 0 else "failed"
+    failure = None if exit_code == 0 else f"command exited with {exit_code}"
+    _record_end(session, run, log_path, status, exit_code, failure)
     return Launch(catalog.get_run(run.id), exit_code, list(tail))
 
 
@@ -167,7 +168,7 @@ def _record_end(
     session: Session,
     run: RunInfo,
     log_path: str,
-    status: str,
+    status: Status,
     exit_code: int | None,
     error: str | None,
 ) -> None:

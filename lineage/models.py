@@ -8,6 +8,7 @@ window, and which runs consumed or produced a content hash.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, TypeDecorator, text
 from sqlmodel import Field, SQLModel
@@ -35,7 +36,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def _time(nullable: bool = False, index: bool = False) -> object:
+def _time(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 

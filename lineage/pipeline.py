@@ -18,37 +18,20 @@ from typing import Any
 
 from lineage import hashing
 from lineage.errors import FileError, InvalidPipeline, LineageWarning, UsageError
+from lineage.hashing import param_text as param_text  # importable from here, as before
+from lineage.params import PARAM_FIELDS, PARAM_TYPES, ParamSpec, convert, type_of
 from lineage.project import PIPELINE_FILE, read_config
 
-PARAM_TYPES = ("string", "int", "float", "bool", "path", "uri")
+__all__ = ["PARAM_TYPES", "ParamSpec", "Pipeline", "Step", "load_pipeline", "param_text"]
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
-# Every name lineage.toml may use, in one place: a new field is one line here. Anything else
-# is a typo to name (with the closest of these), never a setting silently ignored.
+# Every name lineage.toml may use, in one place: a new field is one line here (a parameter's
+# fields: lineage.params.PARAM_FIELDS). Anything else is a typo to name, with the closest of
+# these, never a setting silently ignored.
 TABLES = ("steps", "catalog", "store")
 STEP_FIELDS = ("key", "time", "after", "command", "code", "params", "description")
-PARAM_FIELDS = ("type", "default")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """A declared parameter of a step: its type and default."""
-
-    name: str
-    type: str = "string"
-    default: Any = None
-    required: bool = False
-
-    def convert(self, raw: Any, where: str = "") -> Any:
-        """Check and convert a value to this parameter's type; raise UsageError if it is not."""
-        try:
-            return _convert(self.type, raw)
-        except (TypeError, ValueError):
-            place = f" of {where}" if where else ""
-            raise UsageError(
-                f"parameter {self.name}{place} must be a {self.type}, not {raw!r}"
-            ) from None
 
 
 @dataclass
@@ -311,7 +294,7 @@ def _parse_params(step: str, raw: Any, fail: Any) -> dict[str, ParamSpec]:
             raise fail(f"step {step!r}: parameter name {name!r} is not a name", step, "params")
         if not isinstance(spec, dict):
             # A bare default: C = 1.0 means a float parameter with that default.
-            spec = {"type": _type_of(spec), "default": spec}
+            spec = {"type": type_of(spec), "default": spec}
         unknown = [f for f in spec if f not in PARAM_FIELDS]
         if unknown:
             raise fail(
@@ -331,7 +314,7 @@ def _parse_params(step: str, raw: Any, fail: Any) -> dict[str, ParamSpec]:
         default = spec.get("default")
         if default is not None:
             try:
-                default = _convert(kind, default)
+                default = convert(kind, default)
             except (TypeError, ValueError):
                 raise fail(
                     f"step {step!r}: default {default!r} of parameter {name!r} is not a {kind}",
@@ -470,111 +453,3 @@ def _line_of_table(text: str, table: str) -> int | None:
         if pattern.match(line):
             return i + 1
     return None
-
-
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    return "string"
-
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
-def _convert(kind: str, raw: Any) -> Any:
-    if kind == "int":
-        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-            raise ValueError(raw)
-        return int(raw)
-    if kind == "float":
-        if isinstance(raw, bool):
-            raise ValueError(raw)
-        return float(raw)
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(raw)
-    if kind == "uri":
-        text = str(raw)
-        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
-            raise ValueError(raw)
-        return text
-    if not isinstance(raw, (str, int, float)):
-        raise TypeError(raw)
-    return str(raw)
-
-
-def typed_params(
-    params: dict[str, str], specs: dict[str, ParamSpec] | None = None
-) -> dict[str, Any]:
-    """Return recorded parameter texts as values: of their declared type, else as they read.
-
-    Undeclared ones (logged through the SDK) are numbers or booleans when the text is exactly
-    how such a value is recorded (``3``, ``0.5``, ``true``), and text otherwise (``007``).
-    """
-    typed: dict[str, Any] = {}
-    for name, text in params.items():
-        spec = (specs or {}).get(name)
-        if spec is not None:
-            try:
-                typed[name] = _convert(spec.type, text)
-                continue
-            except (TypeError, ValueError):
-                pass  # recorded before the type changed: shown as it was recorded
-        typed[name] = _literal(text)
-    return typed
-
-
-def param_spellings(text: str, specs: list[ParamSpec]) -> tuple[str, ...]:
-    """Return every recorded text that means the value ``text`` (``.5`` -> ``0.5``, ``.5``).
-
-    A declared parameter is recorded as its typed value's text; an undeclared number as the
-    text of that number, an int or a float (``1`` and ``1.0`` are the same value).
-    """
-    spellings = [text]
-    for spec in specs:
-        try:
-            spellings.append(param_text(_convert(spec.type, text)))
-        except (TypeError, ValueError):
-            continue
-    try:
-        number = float(text)
-    except ValueError:
-        number = None
-    if number is not None and number == number and abs(number) != float("inf"):
-        spellings.append(param_text(number))
-        if number.is_integer():
-            spellings.append(param_text(int(number)))
-    return tuple(dict.fromkeys(spellings))
-
-
-def _literal(text: str) -> Any:
-    if text in ("true", "false"):
-        return text == "true"
-    for kind in (int, float):
-        try:
-            value = kind(text)
-        except ValueError:
-            continue
-        if param_text(value) == text and value == value and abs(value) != float("inf"):
-            return value
-    return text
-
-
-def param_text(value: Any) -> str:
-    """Return a parameter as the catalog stores it and the resolver hashes it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import InvalidPipeline, UsageError
-from lineage.urls import mask_url  # noqa: F401  (its old home: lineage.urls now)
+from lineage.urls import mask_url as mask_url  # importable from here, as before
 
 PIPELINE_FILE = "lineage.toml"
 STATE_DIR = ".lineage"
 CATALOG_ENV = "LINEAGE_CATALOG_URL"
 STORE_ENV = "LINEAGE_STORE_URL"
 PROJECT_ENV = "LINEAGE_PROJECT_ROOT"
+# Set by the launcher for the step it starts: the run the step's start_run() attaches to.
+RUN_ID_ENV = "LINEAGE_RUN_ID"
 
 
 @dataclass

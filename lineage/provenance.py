@@ -1,4 +1,4 @@
-"""Where a run's code comes from: the git state of the repository that holds it.
+"""Where a run comes from: the git state of the repository holding its code, and its user.
 
 A run records the commit (and whether the work tree was dirty) of the repository that holds
 the *step's code*: its ``code`` files in lineage.toml, else the script that called
@@ -12,6 +12,7 @@ change while one command runs.
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -82,3 +83,12 @@ def code_paths(root: Path, code_files: Sequence[str]) -> list[Path]:
         return [root / f for f in code_files]
     script = calling_script()
     return [script] if script is not None else [root]
+
+
+@cache
+def user() -> str | None:
+    """Return the name of the user running this process, or None when it has none."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

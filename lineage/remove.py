@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage.catalog import Catalog, RunInfo
-from lineage.errors import Refused
+from lineage.errors import HasDependents, Refused
 
 
 @dataclass
@@ -42,9 +42,9 @@ def plan_remove(catalog: Catalog, ref: str, *, cascade: bool = False) -> RemoveP
         listed = ", ".join(f"{r.short_id} ({r.label})" for r in plan.dependents[:5])
         more = f" and {len(plan.dependents) - 5} more" if len(plan.dependents) > 5 else ""
         verb = "depends" if len(plan.dependents) == 1 else "depend"
-        raise Refused(
-            f"cannot remove {target.label}: {listed}{more} {verb} on it; remove "
-            f"{'it' if len(plan.dependents) == 1 else 'those'} first or rerun with --cascade"
+        raise HasDependents(
+            f"cannot remove {target.label}: {listed}{more} {verb} on it",
+            first="it" if len(plan.dependents) == 1 else "those",
         )
     running = [r for r in runs if r.status == "running"]
     if running:

@@ -22,17 +22,22 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from lineage import refs, times
-from lineage.api import match_key
-from lineage.catalog import Edges, RunInfo
+from lineage.catalog import ClaimRecord, Edges, RunInfo
 from lineage.errors import NoChain, StepFailed, UsageError
+from lineage.names import match_key
 from lineage.pipeline import Pipeline, Step, load_pipeline, params_hash
-from lineage.run import Session
+from lineage.session import Session
 
 Node = tuple[str, str]  # (step, key value)
-Event = Callable[[str, "Link"], None]
+# What the resolver did for a node (reused, launched, missing, failed; a dry run says reuse or
+# launch) or, in an event only, what it is doing: waiting for another process, launching.
+Action = Literal[
+    "reused", "launched", "missing", "failed", "reuse", "launch", "waiting", "launching"
+]
+Event = Callable[[Action, "Link"], None]
 ANCHOR_LIMIT = 100
 COMBINATION_LIMIT = 1000
 PAGE = 50
@@ -45,7 +50,7 @@ class Link:
     step: str
     key: str
     value: str
-    action: str  # reused, launched, missing, failed; a dry run says reuse or launch
+    action: Action
     run: RunInfo | None = None
     reason: str = ""
 
@@ -160,11 +165,11 @@ def plan(
     windows: dict[str, times.Window] = {}
     time_names = {pipeline.steps[n].time: n for n in steps}
     for time_name, text in (pins or {}).items():
-        name = time_names.get(time_name.replace("-", "_"))
-        if name is None:
+        pinned = time_names.get(time_name.replace("-", "_"))
+        if pinned is None:
             known = ", ".join("--" + t.replace("_", "-") for t in time_names)
             raise UsageError(f"unknown time option --{time_name}: this chain takes {known}")
-        windows[name] = times.parse_window(text)
+        windows[pinned] = times.parse_window(text)
     for name in rerun:
         if name not in wanted:
             raise UsageError(
@@ -330,7 +335,7 @@ class _Walker:
             return
         self._launch(node, spec, upstream, reason)
 
-    def _reuse_word(self) -> str:
+    def _reuse_word(self) -> Action:
         return "reuse" if self.dry_run else "reused"
 
     def _settle(self, node: Node, link: Link) -> None:
@@ -425,7 +430,7 @@ class _Walker:
         while not holder.try_claim(key, label):
             # Another resolver is launching exactly this: wait for it, then decide again,
             # which reuses its run when it finished.
-            def tell(claim: dict[str, Any]) -> None:
+            def tell(claim: ClaimRecord) -> None:
                 if self.on_event:
                     waiting = Link(name, spec.key, value, "waiting", None, f"pid {claim['pid']}")
                     self.on_event("waiting", waiting)

@@ -13,80 +13,32 @@ database round trip. Artifacts are written to the store and recorded at once.
 from __future__ import annotations
 
 import contextvars
-import getpass
 import os
 import socket
 import threading
 import time as _time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lineage import times
-from lineage.catalog import ArtifactInfo, Catalog, RunInfo
+from lineage import provenance, times
+from lineage.catalog import ArtifactInfo, ArtifactRecord, Catalog, RunInfo, Status
 from lineage.errors import Ambiguous, NotFound, UsageError
-from lineage.project import Project, load_project
+from lineage.project import RUN_ID_ENV as RUN_ID_ENV
+from lineage.provenance import git_state as git_state
+from lineage.session import Session as Session
+from lineage.session import _sessions as _sessions
+from lineage.session import open_session as open_session
 from lineage.store import Store, check_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-RUN_ID_ENV = "LINEAGE_RUN_ID"
 FLUSH_SECONDS = 1.0
 _current: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar(
     "lineage_current_run", default=None
 )
-
-
-@dataclass
-class Session:
-    """An open project: its catalog and store, shared by the runs of one process."""
-
-    project: Project
-    catalog: Catalog
-    _store: Store | None = field(default=None, repr=False)
-
-    @property
-    def store(self) -> Store:
-        """Return the project's store, opened on first use.
-
-        Commands that only read the catalog (``lineage runs``) then never import fsspec.
-        """
-        if self._store is None:
-            self._store = Store(self.project.store_url, **self.project.store_options)
-        return self._store
-
-
-_sessions: dict[tuple[str, str, str], Session] = {}
-
-
-def open_session(
-    catalog: str | None = None,
-    store: str | None = None,
-    *,
-    start: Path | None = None,
-    required: bool = False,
-    create: bool = True,
-) -> Session:
-    """Open (once per process) the catalog and store of the project around ``start``."""
-    project = load_project(catalog, store, start, required=required)
-    cache_key = (str(project.root), project.catalog_url, project.store_url)
-    session = _sessions.get(cache_key)
-    if session is None:
-        session = Session(project, Catalog(project.catalog_url, create=create))
-        _sessions[cache_key] = session
-    return session
-
-
-@cache
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
 
 
 class ActiveRun:
@@ -162,7 +114,7 @@ class ActiveRun:
         else:
             self.end("failed", error=f"{kind.__name__}: {error}")
 
-    def end(self, status: str = "finished", *, error: str | None = None) -> None:
+    def end(self, status: Status = "finished", *, error: str | None = None) -> None:
         """Write what is buffered and record how the run ended (the launcher owns its runs)."""
         if self.ended:
             return
@@ -234,7 +186,7 @@ class ActiveRun:
         name = check_name(name if name is not None else source.name)
         if source.is_dir():
             stored, _ = self.store.put_folder(source)
-            artifact = {
+            artifact: ArtifactRecord = {
                 "hash": stored.hash,
                 "size": stored.size,
                 "kind": "folder",
@@ -259,7 +211,7 @@ class ActiveRun:
             stored = self.store.put_file(path)
         finally:
             os.unlink(path)
-        artifact = {
+        artifact: ArtifactRecord = {
             "hash": stored.hash,
             "size": stored.size,
             "kind": "table",
@@ -320,7 +272,7 @@ class ActiveRun:
         return found[0]
 
     def _record_input(self, name: str, artifact: ArtifactInfo, source: RunInfo) -> None:
-        data = {"hash": artifact.hash, "size": artifact.size, "kind": artifact.kind}
+        data: ArtifactRecord = {"hash": artifact.hash, "size": artifact.size, "kind": artifact.kind}
         self.catalog.add_input(self.id, name, data, source_run_id=source.id)
         if self._upstream is not None and source.id not in {r.id for r in self._upstream}:
             self._upstream.append(source)
@@ -469,10 +421,8 @@ def start_run(
     refs = [upstream] if isinstance(upstream, str) else list(upstream or [])
     upstream_ids = [session.catalog.resolve(ref).id for ref in refs]
     moment = times.parse_time(time) if isinstance(time, str) else time
-    from lineage.provenance import code_paths, git_state
-
     declared_code = pipeline.code_files(step) if pipeline and step in pipeline.steps else []
-    commit, dirty = git_state(code_paths(session.project.root, declared_code))
+    commit, dirty = git_state(provenance.code_paths(session.project.root, declared_code))
     info = session.catalog.start_run(
         step,
         key_name,
@@ -484,7 +434,7 @@ def start_run(
         git_commit=commit,
         git_dirty=dirty,
         host=socket.gethostname(),
-        user=_user(),
+        user=provenance.user(),
         pid=os.getpid(),
         upstream=upstream_ids,
     )

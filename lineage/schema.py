@@ -54,7 +54,7 @@ def create(conn: Connection) -> None:
     _version.create(conn, checkfirst=True)
     conn.execute(_version.delete())
     conn.execute(_version.insert().values(version_num=HEAD))
-    meta = models.Meta.__table__
+    meta = models.Meta.__table__  # type: ignore[attr-defined]  # set by SQLModel
     conn.execute(meta.delete().where(meta.c.name == "schema_version"))
     conn.execute(meta.insert().values(name="schema_version", value=str(models.SCHEMA_VERSION)))
 
@@ -91,19 +91,3 @@ def check_known(revision: str) -> None:
 
 def _known_revisions() -> set[str]:
     return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
-
-
-def current_revision(url: str) -> str | None:
-    """Return the schema revision of the catalog at ``url``."""
-    from lineage.catalog import Catalog
-
-    with Catalog(url, check_schema=False) as catalog:
-        return catalog.read(revision_of)
-
-
-def upgrade(url: str) -> tuple[str | None, str]:
-    """Upgrade the catalog at ``url`` in place to the head revision; return (before, after)."""
-    from lineage.catalog import Catalog
-
-    with Catalog(url, check_schema=False) as catalog:
-        return catalog.write(migrate)

@@ -255,7 +255,7 @@ class Store:
         base = Path(source)
         if not base.is_dir():
             raise NotFound(f"no folder to log at {os.fspath(source)!r}: check the path")
-        entries = []
+        entries: list[dict[str, Any]] = []
         total = 0
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             stored = self.put_file(path, progress)
@@ -536,10 +536,11 @@ def _relay(progress: Progress | None) -> Callback:
 
     if progress is None:
         return NoOpCallback()
+    report = progress  # not None, as the nested class sees it too
 
     class Relay(Callback):
         def relative_update(self, inc: int = 1) -> None:
-            progress(inc)
+            report(inc)
 
     return Relay()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from lineage import refs, times
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
@@ -191,7 +191,7 @@ class Verification:
     """Whether a stored object still hashes to its name: ``ok``, ``corrupt`` or ``missing``."""
 
     hash: str
-    status: str
+    status: Literal["ok", "corrupt", "missing"]
     detail: str = ""
 
     @property
@@ -234,7 +234,7 @@ class Audit:
             "artifacts": artifacts,
             "data_versions": [v.to_dict() for v in self.data_versions],
         }
-        if self.run is None:
+        if isinstance(self.target, ArtifactInfo):
             data["artifact"] = _target_dict(self.target)
             if self.verified is not None:
                 data["artifact"]["verified"] = self.verified[self.target.hash].status
@@ -244,25 +244,21 @@ class Audit:
 
 
 def audit(
+    catalog: Catalog,
     ref: str,
     *,
-    verify: bool = False,
-    catalog: str | None = None,
-    store: str | None = None,
+    verify_in: Store | None = None,
     progress: Progress | None = None,
 ) -> Audit:
-    """Walk upstream from a run or an artifact to its data versions, as ``lineage audit`` does.
+    """Walk upstream from a run or an artifact to its data versions.
 
-    ``verify`` re-hashes every stored object on the way; ``progress`` is called with the
-    number of objects checked so far and the number to check.
+    With ``verify_in``, re-hash every object on the way in that store; ``progress`` is called
+    with the number of objects checked so far and the number to check.
     """
-    from lineage.api import session
-
-    s = session(catalog, store)
-    target = find_target(s.catalog, ref)
+    target = find_target(catalog, ref)
     # An artifact is audited through every run that produced it (two loads can fetch alike).
-    seeds = [target.id] if isinstance(target, RunInfo) else s.catalog.producers([target.hash])
-    lineage = load_lineage(s.catalog, s.catalog.upstream_closure(seeds))
+    seeds = [target.id] if isinstance(target, RunInfo) else catalog.producers([target.hash])
+    lineage = load_lineage(catalog, catalog.upstream_closure(seeds))
     roots = [i for i in lineage.order() if not lineage.upstream_of(i)]
     # The launcher's log records how a load ran, not what it fetched: it is no data version.
     versions = [
@@ -270,11 +266,11 @@ def audit(
         for i in roots
     ]
     result = Audit(target, lineage, versions)
-    if verify:
+    if verify_in is not None:
         kinds = {a["hash"]: a["kind"] for a in lineage.artifacts()}
         if isinstance(target, ArtifactInfo):
             kinds.setdefault(target.hash, target.kind)
-        result.verified = verify_objects(s.store, kinds, progress)
+        result.verified = verify_objects(verify_in, kinds, progress)
     return result
 
 
@@ -368,14 +364,11 @@ class Impact:
         }
 
 
-def impact(ref: str, *, catalog: str | None = None) -> Impact:
-    """Walk downstream from a run or a data version (a hash), as ``lineage impact`` does."""
-    from lineage.api import session
-
-    s = session(catalog)
-    target = find_target(s.catalog, ref)
+def impact(catalog: Catalog, ref: str) -> Impact:
+    """Walk downstream from a run or a data version (a hash)."""
+    target = find_target(catalog, ref)
     if isinstance(target, RunInfo):
-        ids = s.catalog.downstream_closure([target.id])
+        ids = catalog.downstream_closure([target.id])
     else:
-        ids = s.catalog.downstream_closure([], [target.hash])
-    return Impact(target, load_lineage(s.catalog, ids))
+        ids = catalog.downstream_closure([], [target.hash])
+    return Impact(target, load_lineage(catalog, ids))

@@ -1,92 +1,32 @@
-"""Shared fixtures: a fresh project per test, a CLI runner that goes through ``main``, and the
-real servers of team mode (PostgreSQL, moto S3), started once per session when needed."""
+"""Fixtures only (helpers the tests import are in tests/helpers.py): a fresh project per test,
+and the real servers of team mode (PostgreSQL, moto S3), started once per session when needed."""
 
 from __future__ import annotations
 
+import json
 import os
-import shlex
-import subprocess
-import sys
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from lineage import api, run
 from tests import servers
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Result:
-    """What one CLI invocation printed and returned."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def invoke(*args: str) -> Result:
-    """Run the CLI in-process through ``main`` (so error translation is exercised too)."""
-    from click.testing import CliRunner
-
-    from lineage.cli import main
-
-    runner = CliRunner()
-    code = 0
-    with runner.isolation() as streams:
-        try:
-            main(list(args))
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        stdout = streams[0].getvalue().decode()
-        stderr = streams[1].getvalue().decode()
-    return Result(code, stdout, stderr)
-
-
-def lineage_bin() -> str:
-    """Return the installed ``lineage`` executable next to this Python."""
-    return str(Path(sys.executable).with_name("lineage"))
-
-
-def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """Run the real ``lineage`` executable in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    done = subprocess.run(
-        [lineage_bin(), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(
-            f"lineage {shlex.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
-    return done
+from tests.helpers import LINEAGE_ENV, close_sessions, copy_project, invoke, recording_in
+from tests.pipelines import CHAIN, make_pipeline
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Keep every test away from the developer's settings and from earlier tests' sessions."""
-    for name in (
-        "LINEAGE_CATALOG_URL",
-        "LINEAGE_STORE_URL",
-        "LINEAGE_RUN_ID",
-        "LINEAGE_PROJECT_ROOT",
-    ):
+    for name in LINEAGE_ENV:
         monkeypatch.delenv(name, raising=False)
     # botocore must never go looking for real AWS credentials on the EC2 metadata address.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     run._sessions.clear()
     yield
-    for session in run._sessions.values():
-        session.catalog.close()
-    run._sessions.clear()
+    close_sessions()
 
 
 @pytest.fixture
@@ -96,6 +36,31 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     api.init(root)
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def resolved_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    """The small pipeline of tests/pipelines.py with CHAIN resolved once: (root, its chain).
+
+    Read-only: tests that change it take ``resolved_pipeline``, a copy of their own.
+    """
+    root = tmp_path_factory.mktemp("resolved") / "p"
+    root.mkdir()
+    with recording_in(root):
+        make_pipeline(root)
+        done = invoke("resolve", *CHAIN, "--json")
+    assert done.exit_code == 0, done.output
+    return root, json.loads(done.stdout)["chain"]
+
+
+@pytest.fixture
+def resolved_pipeline(
+    tmp_path: Path, resolved_once: tuple[Path, list[dict]]
+) -> tuple[Path, list[dict]]:
+    """A copy of ``resolved_once`` for this test (three launched runs, nothing else):
+    a fresh pipeline and its first resolve without launching the three steps again."""
+    source, chain = resolved_once
+    return copy_project(source, tmp_path / "p"), [dict(link) for link in chain]
 
 
 # -- team servers -----------------------------------------------------------------------------
@@ -129,7 +94,7 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     url = servers.create_database(postgres_admin_url)
     yield url
-    run._sessions.clear()
+    close_sessions()
     servers.drop_database(postgres_admin_url, url)
 
 
@@ -164,15 +129,13 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty bucket on the S3 server, with the AWS variables pointing at it: ``s3://name``."""
-    import s3fs
-
+    """An empty bucket of its own on the S3 server, with the AWS variables pointing at it
+    (``s3://name``); deleted with its objects afterwards. A bucket per test, not a reset of the
+    whole server, so that tests sharing the server never see each other's objects."""
     for name, value in servers.S3_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    servers.reset_s3(s3_endpoint)
-    bucket = "lineage-test"
-    fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True)
-    fs.mkdir(bucket)
+    bucket = f"lineage-test-{uuid.uuid4().hex[:12]}"
+    servers.create_bucket(s3_endpoint, bucket)
     yield f"s3://{bucket}"
-    servers.reset_s3(s3_endpoint)
+    servers.delete_bucket(s3_endpoint, bucket)

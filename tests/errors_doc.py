@@ -347,7 +347,7 @@ def run_case(case: Case, env: Env) -> tuple[str, int]:
     assert argv[0] == "lineage", case.command
     if env.user:
         return _run_as(env.user, argv[1:], env.user_cwd or Path("/tmp"))
-    from tests.conftest import invoke
+    from tests.helpers import invoke
 
     with _cwd(env.root):
         result = invoke(*argv[1:])
@@ -364,8 +364,7 @@ def _run_as(user: str, args: list[str], cwd: Path = Path("/tmp")) -> tuple[str, 
 
     import lineage.api
     import lineage.cli
-    import lineage.integrity
-    from lineage import run
+    from lineage import session
 
     account = pwd.getpwnam(user)
     read_end, write_end = os.pipe()
@@ -374,7 +373,7 @@ def _run_as(user: str, args: list[str], cwd: Path = Path("/tmp")) -> tuple[str, 
         code = 1
         try:
             os.close(read_end)
-            run._sessions.clear()  # the parent's open catalogs are not the child's to use
+            session._sessions.clear()  # the parent's open catalogs are not the child's to use
             os.chdir(cwd)
             os.setgroups([])
             os.setgid(account.pw_gid)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from lineage import api
 
+# The chain most resolver tests resolve: every step of TOML, as `lineage resolve` options.
+CHAIN = ("--table", "transactions", "--logic", "plain", "--algorithm", "lr")
+
 LOAD = """
 import sys, pathlib
 import pyarrow as pa

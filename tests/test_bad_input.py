@@ -21,7 +21,7 @@ import pytest
 import lineage
 from lineage import times
 from lineage.errors import InvalidTime, UsageError
-from tests.conftest import Result, invoke
+from tests.helpers import Result, invoke
 
 
 def utc(*args: int) -> datetime:
@@ -349,7 +349,7 @@ def invoke_as_nobody(root: Path, *args: str) -> Result:
     import pwd
 
     import lineage.cli
-    from lineage import run as run_module
+    from lineage import session as session_module
 
     account = pwd.getpwnam("nobody")
     read_end, write_end = os.pipe()
@@ -358,7 +358,7 @@ def invoke_as_nobody(root: Path, *args: str) -> Result:
         code = 1
         try:
             os.close(read_end)
-            run_module._sessions.clear()  # the parent's connections are not ours to use
+            session_module._sessions.clear()  # the parent's connections are not ours to use
             os.chdir(root)
             os.setgroups([])
             os.setgid(account.pw_gid)

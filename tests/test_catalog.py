@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -386,7 +388,7 @@ def explain(catalog: Catalog, query: sa.Select) -> str:
 
 
 def test_sqlite_queries_use_the_indexes(tmp_path: object) -> None:
-    from lineage import catalog as module
+    from lineage.catalog import sql as module
 
     with Catalog(f"sqlite:///{tmp_path}/c.db", create=True) as catalog:
         runs, outputs, inputs = module.RUNS, module.OUTPUTS, module.INPUTS
@@ -409,7 +411,7 @@ def test_sqlite_queries_use_the_indexes(tmp_path: object) -> None:
         assert "USING COVERING INDEX ix_inputs_hash" in explain(
             catalog, consumed
         ) or "USING INDEX ix_inputs_hash" in explain(catalog, consumed)
-        prefix = sa.select(runs).where(*module._prefix_range(runs.c.id, "abcd"))
+        prefix = sa.select(runs).where(*module.prefix_range(runs.c.id, "abcd"))
         assert "USING INDEX sqlite_autoindex_runs_1" in explain(catalog, prefix)
 
 
@@ -427,3 +429,24 @@ def test_postgresql_connection_dropped_by_the_server_is_replaced(postgres_url: s
         assert catalog.run_count() == 1
         record(catalog, "load", "table", "t", T0 + timedelta(seconds=1))
         assert catalog.run_count() == 2
+
+
+def test_write_retries_while_another_process_holds_the_lock(tmp_path: Path) -> None:
+    """A write that meets a locked SQLite catalog waits its turn instead of failing."""
+    path = tmp_path / "catalog.db"
+    catalog = Catalog(f"sqlite:///{path}", create=True)
+    # A short busy timeout on the pooled connection, so the lock is met as an error at once
+    # and the retry loop (not SQLite's own waiting) has to carry the write through.
+    with catalog.engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA busy_timeout=20")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    run = catalog.start_run("load", "table", "transactions")
+    release.join()
+    assert time.monotonic() - started >= 0.25
+    assert catalog.get_run(run.id).status == "running"
+    other.close()
+    catalog.close()

@@ -14,7 +14,7 @@ import pytest
 import lineage
 from lineage.cli import human_size
 from lineage.run import ActiveRun, open_session
-from tests.conftest import invoke, run_cli
+from tests.helpers import invoke, run_cli
 
 DAY1 = "2026-11-20T10:00:00Z"
 DAY2 = "2026-11-21T10:00:00Z"
@@ -264,11 +264,9 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_audit_and_impact_of_a_launched_pipeline_as_a_user_runs_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    resolved_pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.pipelines import make_pipeline
-
-    root = make_pipeline(tmp_path / "project")
+    root, first = resolved_pipeline  # the chain below, resolved once: three launched runs
     monkeypatch.chdir(root)
 
     def cli(*args: str) -> str:
@@ -278,7 +276,7 @@ def test_audit_and_impact_of_a_launched_pipeline_as_a_user_runs_them(
         return result.stdout
 
     chain = ("resolve", "--table", "transactions", "--logic", "plain", "--algorithm", "lr")
-    cli(*chain)
+    assert [link["action"] for link in first] == ["launched", "launched", "launched"]
     cli("run", "load", "--table", "transactions")  # the same data
     reused = json.loads(cli(*chain, "--json"))["chain"]
     assert [link["action"] for link in reused] == ["reused", "reused", "reused"]

@@ -19,10 +19,9 @@ import pytest
 
 import lineage
 from lineage import api, times
-from lineage import run as run_module
 from lineage.errors import InvalidName, NotFound
 from lineage.run import open_session
-from tests.conftest import Result, invoke, run_cli
+from tests.helpers import Result, invoke, recording_in, run_cli
 
 
 def utc(*args: int) -> datetime:
@@ -94,16 +93,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """Record the history once per module; each test gets a copy of it (see ``runs``)."""
     root = tmp_path_factory.mktemp("history") / "project"
     api.init(root)
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("LINEAGE_CATALOG_URL", "LINEAGE_STORE_URL", "LINEAGE_RUN_ID"):
-            patch.delenv(name, raising=False)
-        patch.chdir(root)
-        try:
-            ids = record_history(root.parent)
-        finally:
-            for session in run_module._sessions.values():
-                session.catalog.close()
-            run_module._sessions.clear()
+    with recording_in(root):
+        ids = record_history(root.parent)
     return root, ids
 
 

@@ -18,7 +18,7 @@ import lineage
 from lineage import liveness, times
 from lineage.errors import StoreError
 from lineage.run import open_session
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 BIG = 200 * 1024 * 1024
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lineage import api
-from tests.conftest import invoke, run_cli
 from tests.errors_doc import DOC, Case, Unavailable, parse, prepared, run_case
+from tests.helpers import invoke, run_cli
 
 CASES = parse(DOC.read_text())
 

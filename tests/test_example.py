@@ -1,4 +1,10 @@
-"""DESIGN.md's acceptance, as a new user would try it: the example pipeline through the CLI."""
+"""DESIGN.md's acceptance, as a new user would try it: the example pipeline through the CLI.
+
+Every command that records (init, resolve, run) is the real ``lineage`` executable, as the
+README has people type it; the reads that check what was recorded (show, runs, audit,
+impact) go through the same ``main`` in-process, where a new process would only add its
+start-up (the executable's reads are tested in test_cli_runs.py and test_cli_graph.py).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.helpers import REPO, invoke, run_cli
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "LogisticRegression"]
 
@@ -22,6 +28,13 @@ def resolve(root: Path, env: dict[str, str], *extra: str) -> list[dict]:
 
 def actions(chain: list[dict]) -> list[str]:
     return [link["action"] for link in chain]
+
+
+def read(root: Path, env: dict[str, str], *args: str) -> str:
+    """Run a command that reads the catalog, in-process; return what it printed."""
+    done = invoke(*args, cwd=root, env=env)
+    assert done.exit_code == 0, (args, done.output)
+    return done.stdout
 
 
 def test_the_example_is_the_one_under_examples() -> None:
@@ -44,6 +57,7 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_acceptance_on_the_example_pipeline(tmp_path: Path, backend: dict[str, str]) -> None:
     env = backend
     root = tmp_path / "demo"
@@ -53,10 +67,10 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path, backend: dict[str, s
     # 1. Three steps launched, a model stored.
     first = resolve(root, env)
     assert actions(first) == ["launched", "launched", "launched"]
-    model = run_cli("show", first[2]["run_id"], "--json", cwd=root, env=env, check=True)
-    outputs = {o["name"]: o for o in json.loads(model.stdout)["outputs"]}
+    model = json.loads(read(root, env, "show", first[2]["run_id"], "--json"))
+    outputs = {o["name"]: o for o in model["outputs"]}
     assert "model.pkl" in outputs
-    assert json.loads(model.stdout)["metrics"]["auc"] > 0.6
+    assert model["metrics"]["auc"] > 0.6
 
     # 2. The same command again: all reused, nothing launched, quickly.
     started = time.monotonic()
@@ -95,11 +109,7 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path, backend: dict[str, s
 
     # 5. Search by type and date; audit names the load run, its time and data hash.
     today = time.strftime("%Y-%m-%d", time.gmtime())
-    runs = json.loads(
-        run_cli(
-            "runs", "--logic", "plain", "--on", today, "--json", cwd=root, env=env, check=True
-        ).stdout
-    )
+    runs = json.loads(read(root, env, "runs", "--logic", "plain", "--on", today, "--json"))
     # The process runs with logic=plain, newest first, and the train runs made from them.
     process_runs = [r["run_id"] for r in runs if r["step"] == "process"]
     assert process_runs == [
@@ -110,37 +120,25 @@ def test_acceptance_on_the_example_pipeline(tmp_path: Path, backend: dict[str, s
     ]
     assert {r["step"] for r in runs} == {"process", "train"}
     assert changed[2]["run_id"] in {r["run_id"] for r in runs}
-    load = json.loads(
-        run_cli("show", changed[0]["run_id"], "--json", cwd=root, env=env, check=True).stdout
-    )
+    load = json.loads(read(root, env, "show", changed[0]["run_id"], "--json"))
     data_hash = next(o["hash"] for o in load["outputs"] if o["name"] == "data")
-    train = json.loads(
-        run_cli("show", "train:LogisticRegression", "--json", cwd=root, env=env, check=True).stdout
-    )
+    train = json.loads(read(root, env, "show", "train:LogisticRegression", "--json"))
     assert train["run_id"] == changed[2]["run_id"]
-    features = json.loads(
-        run_cli("show", changed[1]["run_id"], "--json", cwd=root, env=env, check=True).stdout
-    )
+    features = json.loads(read(root, env, "show", changed[1]["run_id"], "--json"))
     consumed = next(i["hash"] for i in features["inputs"] if i["name"] == "data")
     assert consumed == data_hash
     assert load["time"] == changed[0]["time"]
 
     # The audit of the model names the load run, its retrieval time and its data hash.
-    audit = json.loads(
-        run_cli("audit", "train:LogisticRegression", "--json", cwd=root, env=env, check=True).stdout
-    )
+    audit = json.loads(read(root, env, "audit", "train:LogisticRegression", "--json"))
     (version,) = audit["data_versions"]
     assert (version["run_id"], version["time"]) == (changed[0]["run_id"], changed[0]["time"])
     assert {"name": "data", "hash": data_hash} in [
         {"name": o["name"], "hash": o["hash"]} for o in version["outputs"]
     ]
-    human = run_cli(
-        "audit", "train:LogisticRegression", "--verify", cwd=root, env=env, check=True
-    ).stdout
+    human = read(root, env, "audit", "train:LogisticRegression", "--verify")
     assert data_hash in human
     # Impact of the load: every process and train run made from its data version.
-    impact = json.loads(
-        run_cli("impact", changed[0]["run_id"], "--json", cwd=root, env=env, check=True).stdout
-    )
+    impact = json.loads(read(root, env, "impact", changed[0]["run_id"], "--json"))
     derived = {r["run_id"] for r in impact["runs"]}
     assert {changed[1]["run_id"], changed[2]["run_id"], tidy[1]["run_id"]} <= derived

@@ -21,7 +21,7 @@ from lineage import api, refs, times
 from lineage.errors import InvalidFilter, InvalidPipeline, InvalidRef, InvalidTime, LineageError
 from lineage.pipeline import parse_pipeline
 from lineage.store import Store
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 FAST = settings(max_examples=60, deadline=None)
 FIXTURE_OK = settings(

@@ -13,7 +13,7 @@ import pytest
 import lineage
 from lineage.gc import gc
 from lineage.run import open_session
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 
 def store_files(project: Path) -> dict[str, int]:
@@ -229,7 +229,7 @@ def test_rm_refuses_a_run_that_is_still_running(project: Path) -> None:
 WRITER = """
 import sys
 import lineage
-from lineage import integrity
+from lineage import api as integrity
 
 previous = None
 for i in range(int(sys.argv[2])):

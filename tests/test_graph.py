@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -473,65 +472,12 @@ def test_unknown_format_is_a_usage_error(project: Path) -> None:
 # -- PostgreSQL --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server on loopback (TEST-SERVERS.md), or LINEAGE_TEST_POSTGRES_URL's."""
-    given = os.environ.get("LINEAGE_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if not bins or os.geteuid() != 0:
-        pytest.fail(
-            "the walks must be checked on PostgreSQL: install postgresql and run as root, or "
-            "set LINEAGE_TEST_POSTGRES_URL=postgresql+psycopg://... to a server to use"
-        )
-    pgbin = bins[-1].parent
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    # Not under pytest's tmp_path: its parents are private to root, and postgres must enter.
-    base = Path(tempfile.mkdtemp(prefix="lineage-pg."))
-    shutil.chown(base, "postgres", "postgres")
-    as_pg = ["runuser", "-u", "postgres", "--"]
-    initdb = [*as_pg, pgbin / "initdb", "-D", base / "data", "-U", "postgres", "--auth=trust"]
-    subprocess.run(
-        [*initdb, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = [*as_pg, pgbin / "pg_ctl", "-D", base / "data", "-w", "-t", "60"]
-    start = [*pg_ctl, "-l", base / "server.log", "-o", options, "start"]
-    subprocess.run(start, check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture
-def postgres(postgres_server: str, project: Path) -> Iterator[str]:
-    """A fresh database on the server; its URL is the project's catalog for the test."""
-    import uuid
-
-    name = f"lineage_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
-    lineage.Catalog(url, create=True).close()
-    os.environ["LINEAGE_CATALOG_URL"] = url  # removed again by conftest's clean environment
-    try:
-        yield url
-    finally:
-        for session in list(lineage.run._sessions.values()):
-            session.catalog.close()
-        lineage.run._sessions.clear()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+def postgres(postgres_url: str, project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database on the session's server; its URL is the project's catalog for the test."""
+    lineage.Catalog(postgres_url, create=True).close()
+    monkeypatch.setenv("LINEAGE_CATALOG_URL", postgres_url)
+    return postgres_url
 
 
 def test_walks_on_postgresql(postgres: str) -> None:
@@ -615,14 +561,13 @@ def test_graph_of_a_data_hash_shows_who_produced_and_who_consumed_it(project: Pa
 
 
 def test_lineage_graph_stays_callable_once_its_module_is_imported(project: Path) -> None:
-    import lineage.graph as module
+    import lineage.drawing as module
 
-    assert lineage.graph is module  # importing the module set the package attribute...
-    assert isinstance(lineage.graph(), module.Graph)  # ...which still draws the graph
+    assert isinstance(lineage.graph(), module.Graph)  # the drawing module shadows nothing
 
 
 def test_text_tree_of_a_chain_deeper_than_the_recursion_limit() -> None:
-    from lineage.graph import Edge, Graph, Node
+    from lineage.drawing import Edge, Graph, Node
 
     g = Graph("deep")
     for i in range(3000):

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from lineage import info
+from lineage import api as info
 from lineage.models import SCHEMA_VERSION
 from tests import servers
-from tests.conftest import invoke, run_cli
+from tests.helpers import invoke, run_cli
 
 SECRET = "s3cret-Pw_91"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lineage.urls import NOT_SHOWN, mask_url, shown_url
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 SECRET = "s3cret-pw"
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import lineage
 from lineage.errors import InvalidRef
-from tests.conftest import Result, invoke
+from tests.helpers import Result, invoke
 
 
 def one_error_line(result: Result, code: int, *fragments: str) -> str:
@@ -208,7 +208,7 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_project(root: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     (root / "steps").mkdir(parents=True)
     (root / "steps" / "load.py").write_text("print('loaded')\n")
@@ -218,7 +218,7 @@ def make_project(root: Path) -> None:
 
 def launched_git_state(root: Path) -> tuple[str | None, bool | None]:
     """Launch the step in a fresh process (git is asked once per process) and read its run."""
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     run_cli("run", "load", "--table", "t", cwd=root, check=True)
     shown = json.loads(run_cli("show", "load:t", "--json", cwd=root, check=True).stdout)
@@ -607,7 +607,7 @@ def test_no_color_is_honoured_on_a_terminal(project: Path) -> None:
     import pty
     import subprocess
 
-    from tests.conftest import lineage_bin
+    from tests.helpers import lineage_bin
 
     with lineage.start_run("load", table="t"):
         pass

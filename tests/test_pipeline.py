@@ -9,7 +9,7 @@ import pytest
 
 from lineage.errors import InvalidPipeline, UsageError
 from lineage.pipeline import load_pipeline, params_hash
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 GOOD = """
 [steps.load]

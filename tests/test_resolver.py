@@ -1,4 +1,10 @@
-"""The resolver and launcher end to end: real step subprocesses, the real CLI executable."""
+"""The resolver and launcher end to end: ``lineage resolve`` and ``lineage run`` launching real
+step subprocesses.
+
+The commands run in-process through the CLI's ``main`` (a new ``lineage`` process for each would
+only add its start-up); the real executable runs where a process of its own is the point:
+Ctrl-C, here, and two resolves at once in test_claims.py.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +18,22 @@ from pathlib import Path
 import pytest
 
 from lineage.catalog import Catalog
-from tests.conftest import lineage_bin, run_cli
-from tests.pipelines import CUSTOMERS, make_pipeline
-
-CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr"]
+from tests.helpers import Result, invoke, lineage_bin
+from tests.pipelines import CHAIN, CUSTOMERS, make_pipeline
 
 
 def resolve(root: Path, *args: str) -> tuple[int, list[dict], str]:
-    done = run_cli("resolve", *args, "--json", cwd=root)
+    done = invoke("resolve", *args, "--json", cwd=root)
     chain = json.loads(done.stdout)["chain"] if done.stdout.strip() else []
-    return done.returncode, chain, done.stderr
+    return done.exit_code, chain, done.stderr
+
+
+def lineage(root: Path, *args: str, check: bool = False) -> Result:
+    """Run one ``lineage`` command in ``root``; with ``check``, it must succeed."""
+    done = invoke(*args, cwd=root)
+    if check:
+        assert done.exit_code == 0, (args, done.output)
+    return done
 
 
 def actions(chain: list[dict]) -> list[str]:
@@ -63,23 +75,23 @@ def test_first_resolve_launches_every_step_then_reuses_them(pipeline: Path) -> N
         assert c.upstream_ids(train.id) == [chain[1]["run_id"]]
 
 
-def test_same_data_reuses_downstream_and_new_data_reruns_it(pipeline: Path) -> None:
-    _, first, _ = resolve(pipeline, *CHAIN)
-    run_cli("run", "load", "--table", "transactions", cwd=pipeline, check=True)
+def test_same_data_reuses_downstream_and_new_data_reruns_it(resolved_pipeline) -> None:
+    pipeline, first = resolved_pipeline
+    lineage(pipeline, "run", "load", "--table", "transactions", check=True)
     code, same, _ = resolve(pipeline, *CHAIN)
     assert code == 0
     assert actions(same) == ["reused", "reused", "reused"]
     assert same[0]["run_id"] != first[0]["run_id"]  # the newer retrieval anchors the chain
     assert [s["run_id"] for s in same[1:]] == [f["run_id"] for f in first[1:]]
     (pipeline / "data" / "transactions.txt").write_text("1 2 3 4\n")
-    run_cli("run", "load", "--table", "transactions", cwd=pipeline, check=True)
+    lineage(pipeline, "run", "load", "--table", "transactions", check=True)
     code, new, _ = resolve(pipeline, *CHAIN)
     assert actions(new) == ["reused", "launched", "launched"]
     assert new[1]["run_id"] not in {f["run_id"] for f in first}
 
 
-def test_code_edit_reruns_the_step_and_only_what_its_output_changed(pipeline: Path) -> None:
-    _, first, _ = resolve(pipeline, *CHAIN)
+def test_code_edit_reruns_the_step_and_only_what_its_output_changed(resolved_pipeline) -> None:
+    pipeline, first = resolved_pipeline
     script = pipeline / "steps" / "process.py"
     script.write_text(script.read_text() + "\n# a comment: same output\n")
     _, same_output, _ = resolve(pipeline, *CHAIN)
@@ -95,15 +107,15 @@ def test_code_edit_reruns_the_step_and_only_what_its_output_changed(pipeline: Pa
     assert stale[1]["run_id"] == changed[1]["run_id"]  # still the newest coherent one
 
 
-def test_params_are_part_of_the_identity_the_resolver_matches(pipeline: Path) -> None:
-    resolve(pipeline, *CHAIN)
+def test_params_are_part_of_the_identity_the_resolver_matches(resolved_pipeline) -> None:
+    pipeline, _ = resolved_pipeline
     _, other, _ = resolve(pipeline, *CHAIN, "-P", "C=0.5")
     assert actions(other) == ["reused", "reused", "launched"]
     _, again, _ = resolve(pipeline, *CHAIN, "-P", "train.C=0.5")
     assert actions(again) == ["reused", "reused", "reused"]
     assert again[2]["run_id"] == other[2]["run_id"]
-    done = run_cli("resolve", *CHAIN, "-P", "C=abc", cwd=pipeline)
-    assert done.returncode == 2
+    done = lineage(pipeline, "resolve", *CHAIN, "-P", "C=abc")
+    assert done.exit_code == 2
     assert "Error: parameter C of step 'train' must be a float, not 'abc'" in done.stderr
 
 
@@ -112,8 +124,8 @@ def test_failing_step_exits_1_records_failed_run_and_changes_nothing_else(pipeli
     (pipeline / "fail-process").write_text("")
     with catalog(pipeline) as c:
         before = c.run_count()
-    done = run_cli("resolve", *CHAIN, cwd=pipeline)
-    assert done.returncode == 1
+    done = lineage(pipeline, "resolve", *CHAIN)
+    assert done.exit_code == 1
     assert "Error: step process:plain@" in done.stderr
     assert "failed (exit 3" in done.stderr
     assert "process: told to fail" in done.stderr  # the tail of its log
@@ -140,29 +152,29 @@ def test_dry_run_plans_and_launches_nothing(pipeline: Path) -> None:
     assert actions(plan) == ["reuse", "reuse", "launch"]
 
 
-def test_no_launch_goes_back_to_an_older_anchor_or_fails(pipeline: Path) -> None:
-    _, first, _ = resolve(pipeline, *CHAIN)
+def test_no_launch_goes_back_to_an_older_anchor_or_fails(resolved_pipeline) -> None:
+    pipeline, first = resolved_pipeline
     (pipeline / "data" / "transactions.txt").write_text("7 8 9\n")
-    run_cli("run", "load", "--table", "transactions", cwd=pipeline, check=True)
+    lineage(pipeline, "run", "load", "--table", "transactions", check=True)
     code, older, _ = resolve(pipeline, *CHAIN, "--no-launch")
     assert code == 0
     assert [link["run_id"] for link in older] == [link["run_id"] for link in first]
-    done = run_cli(
-        "resolve", "--table", "transactions", "--logic", "double", "--no-launch", cwd=pipeline
+    done = lineage(
+        pipeline, "resolve", "--table", "transactions", "--logic", "double", "--no-launch"
     )
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert "Error: no whole chain exists (process:double missing)" in done.stderr
 
 
-def test_rerun_and_time_pin(pipeline: Path) -> None:
-    _, first, _ = resolve(pipeline, *CHAIN)
+def test_rerun_and_time_pin(resolved_pipeline) -> None:
+    pipeline, first = resolved_pipeline
     _, rerun, _ = resolve(pipeline, *CHAIN, "--rerun", "load")
     assert actions(rerun) == ["launched", "reused", "reused"]  # same data: nothing downstream
     pinned_time = first[0]["time"]
     _, pinned, _ = resolve(pipeline, *CHAIN, "--retrieval-time", pinned_time)
     assert pinned[0]["run_id"] == first[0]["run_id"]
-    done = run_cli("resolve", *CHAIN, "--retrieval-time", "2001-01-01", cwd=pipeline)
-    assert done.returncode == 1
+    done = lineage(pipeline, "resolve", *CHAIN, "--retrieval-time", "2001-01-01")
+    assert done.exit_code == 1
     assert "no finished load:transactions run in the pinned time" in done.stderr
 
 
@@ -260,17 +272,17 @@ def test_bad_resolve_requests_are_usage_errors(pipeline: Path) -> None:
         (): "say which chain to resolve: give at least one key",
     }
     for args, message in cases.items():
-        done = run_cli("resolve", *args, cwd=pipeline)
-        assert done.returncode == 2, (args, done.stderr)
+        done = lineage(pipeline, "resolve", *args)
+        assert done.exit_code == 2, (args, done.stderr)
         assert message in done.stderr, (args, done.stderr)
         assert done.stderr.count("\n") == 1
-    done = run_cli("resolve", "--colour", "red", cwd=pipeline)
-    assert done.returncode == 2
+    done = lineage(pipeline, "resolve", "--colour", "red")
+    assert done.exit_code == 2
     assert done.stderr == (
         "Error: unknown key 'colour': lineage.toml declares --table, --logic, --algorithm\n"
     )
-    done = run_cli("resolve", "--table", cwd=pipeline)
-    assert done.returncode == 2
+    done = lineage(pipeline, "resolve", "--table")
+    assert done.exit_code == 2
     assert done.stderr.startswith("Error: Option '--table' requires an argument.")
     assert done.stderr.count("\n") == 1
     with catalog(pipeline) as c:
@@ -278,34 +290,27 @@ def test_bad_resolve_requests_are_usage_errors(pipeline: Path) -> None:
 
 
 def test_keys_and_time_names_show_in_help(pipeline: Path) -> None:
-    text = run_cli("resolve", "--help", cwd=pipeline, check=True).stdout
+    text = lineage(pipeline, "resolve", "--help", check=True).stdout
     for option in ("--table", "--logic", "--algorithm", "--retrieval-time", "--trained-time"):
         assert option in text
-    assert "--table" in run_cli("runs", "--help", cwd=pipeline, check=True).stdout
+    assert "--table" in lineage(pipeline, "runs", "--help", check=True).stdout
 
 
 def test_run_step_needs_its_upstream_chain(pipeline: Path) -> None:
-    done = run_cli("run", "process", "--table", "transactions", "--logic", "plain", cwd=pipeline)
-    assert done.returncode == 1
+    done = lineage(pipeline, "run", "process", "--table", "transactions", "--logic", "plain")
+    assert done.exit_code == 1
     assert "cannot run process: no coherent upstream run for load:transactions" in done.stderr
-    run_cli("run", "load", "--table", "transactions", cwd=pipeline, check=True)
-    done = run_cli(
-        "run",
-        "process",
-        "--table",
-        "transactions",
-        "--logic",
-        "plain",
-        "--json",
-        cwd=pipeline,
+    lineage(pipeline, "run", "load", "--table", "transactions", check=True)
+    done = lineage(
+        pipeline, "run", "process", "--table", "transactions", "--logic", "plain", "--json",
         check=True,
-    )
+    )  # fmt: skip
     launched = json.loads(done.stdout)
     assert (launched["step"], launched["value"], launched["status"]) == (
         "process",
         "plain",
         "finished",
     )
-    done = run_cli("run", "nosuch", "--table", "x", cwd=pipeline)
-    assert done.returncode == 2
+    done = lineage(pipeline, "run", "nosuch", "--table", "x")
+    assert done.exit_code == 2
     assert "unknown step 'nosuch': lineage.toml declares load, process, train" in done.stderr

@@ -13,7 +13,7 @@ from lineage import hashing
 from lineage.errors import Ambiguous, InvalidName, NotFound, UsageError
 from lineage.run import open_session
 from lineage.store import manifest_bytes
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 
 def test_standalone_run_is_recorded_finished_with_params_and_metrics(project: Path) -> None:
@@ -320,7 +320,7 @@ def test_declared_param_of_the_wrong_type_or_unknown_is_refused(pipeline: Path) 
 
 
 def test_a_step_named_like_a_hex_prefix_is_found_by_its_name(project: Path) -> None:
-    from tests.conftest import invoke
+    from tests.helpers import invoke
 
     with lineage.start_run("cafe", order="latte") as run:
         pass

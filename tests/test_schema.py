@@ -22,9 +22,9 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from lineage import models, schema
-from lineage.catalog import Catalog
+from lineage.catalog import Catalog, upgrade_schema
 from lineage.errors import CatalogError
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v1.sqlite"
 V1_TABLES = (
@@ -160,7 +160,7 @@ def test_v1_catalog_opens_upgraded_with_every_row_intact(v1_catalog: str) -> Non
     else:
         with pytest.raises(CatalogError, match="run `lineage db upgrade`"):
             Catalog(v1_catalog)
-        schema.upgrade(v1_catalog)
+        upgrade_schema(v1_catalog)
         catalog = Catalog(v1_catalog)
     with catalog:
         assert catalog.read(schema.revision_of) == schema.HEAD
@@ -233,5 +233,5 @@ def test_catalog_that_is_not_upgraded_on_open_asks_for_db_upgrade(tmp_path: Path
     ):
         Catalog(url, auto_upgrade=False)
     assert rows(url) == fixture_rows()  # nothing changed
-    schema.upgrade(url)
+    upgrade_schema(url)
     Catalog(url, auto_upgrade=False).close()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests import servers
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_unreachable_servers_fail_the_tests_instead_of_skipping() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import lineage
 from lineage.run import open_session
 from lineage.verify import verify
-from tests.conftest import invoke
+from tests.helpers import invoke
 
 
 def flip(path: str, offset: int, mask: int = 0x01) -> None:

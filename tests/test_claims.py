@@ -1,4 +1,5 @@
-"""Concurrent resolves: two resolvers started at once launch each missing step once."""
+"""Claims: two resolvers started at once launch each missing step once; a dead holder's
+claim is taken over, a live one's is not."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lineage import claims
 from lineage.catalog import Catalog
 from lineage.pipeline import load_pipeline
-from tests.conftest import lineage_bin
+from tests.helpers import invoke, lineage_bin
 from tests.pipelines import make_pipeline
 
 CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--json"]
 
 
+@pytest.mark.slow
 def test_two_resolves_at_once_launch_each_step_once(tmp_path: Path, catalog_url: str) -> None:
+    # Two real lineage processes: two resolvers racing is the point.
     root = make_pipeline(tmp_path / "p", catalog=catalog_url)
     # Slow process down so the two resolvers overlap on it for certain.
     (root / "pause-process").write_text("1.5")
@@ -56,15 +61,11 @@ def test_a_dead_holders_claim_is_taken_over(tmp_path: Path, catalog_url: str) ->
         key = claims.claim_key("load", "transactions", None, pipeline.code_hash("load"), [])
         assert catalog.claim(key, "load:transactions", socket.gethostname(), dead.pid)
         assert not claims.holder_alive(catalog.get_claim(key))
-    done = subprocess.run(
-        [lineage_bin(), "resolve", "--table", "transactions", "--json"],
-        cwd=root,
-        env={**os.environ, "LINEAGE_CATALOG_URL": catalog_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = invoke(
+        "resolve", "--table", "transactions", "--json",
+        cwd=root, env={"LINEAGE_CATALOG_URL": catalog_url},
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
     assert [link["action"] for link in json.loads(done.stdout)["chain"]] == ["launched"]
     with Catalog(catalog_url) as catalog:
         assert catalog.get_claim(key) is None  # released after the launch

@@ -1,4 +1,4 @@
-"""Show the configuration in effect: project root, catalog and store, versions, reachability.
+"""Check the configuration in effect: project root, catalog and store, versions, reachability.
 
 Everything here goes through ``mask_url``: a password in a catalog or store URL never reaches
 what ``lineage info`` prints, nor its errors.
@@ -109,7 +109,7 @@ def check_store(url: str, options: dict[str, Any]) -> Check:
     return Check(masked, True)
 
 
-def info(catalog: str | None = None, store: str | None = None) -> Info:
+def check(catalog: str | None = None, store: str | None = None) -> Info:
     """Return the configuration in effect around the current folder, checking both ends."""
     root = find_root()
     project = load_project(catalog, store, required=False)

@@ -1,4 +1,4 @@
-"""The lineage graph around a run or an artifact, or the catalog's steps; text, mermaid, dot.
+"""Draw the lineage graph around a run or an artifact, or the catalog's steps: text, mermaid, dot.
 
 The runs come from the walks (``lineage.walks``): the upstream and the downstream closure of
 the starting point, each one recursive query. Drawing is plain string building, so the same
@@ -9,11 +9,9 @@ graphviz digraph.
 from __future__ import annotations
 
 import json
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lineage.catalog import ArtifactInfo, Catalog, RunInfo
 from lineage.errors import UsageError
@@ -27,7 +25,7 @@ class Node:
     """A run, an artifact or a step in a drawn graph."""
 
     id: str
-    kind: str  # run, artifact, step
+    kind: Literal["run", "artifact", "step"]
     label: str
     detail: str = ""
     focus: bool = False
@@ -85,23 +83,18 @@ class Graph:
         }
 
 
-def graph(ref: str | None = None, *, catalog: str | None = None) -> Graph:
-    """Return the lineage around a run or artifact, or without a ref the catalog's step graph."""
-    from lineage.api import session
-
-    s = session(catalog)
-    if ref is None:
-        return step_graph(s.catalog, s.project.root)
-    target = find_target(s.catalog, ref)
+def lineage_graph(catalog: Catalog, ref: str) -> Graph:
+    """Draw the runs and artifacts upstream and downstream of a run or an artifact."""
+    target = find_target(catalog, ref)
     if isinstance(target, RunInfo):
-        up = s.catalog.upstream_closure([target.id])
-        down = s.catalog.downstream_closure([target.id])
+        up = catalog.upstream_closure([target.id])
+        down = catalog.downstream_closure([target.id])
         title = f"lineage of {target.label}"
     else:
-        up = s.catalog.upstream_closure(s.catalog.producers([target.hash]))
-        down = s.catalog.downstream_closure([], [target.hash])
+        up = catalog.upstream_closure(catalog.producers([target.hash]))
+        down = catalog.downstream_closure([], [target.hash])
         title = f"lineage of {target.hash}"
-    result = run_graph(load_lineage(s.catalog, [*up, *down]), title)
+    result = run_graph(load_lineage(catalog, [*up, *down]), title)
     focus = _run_node(target.id) if isinstance(target, RunInfo) else _artifact_node(target.hash)
     if focus in result.nodes:
         result.nodes[focus].focus = True
@@ -286,17 +279,3 @@ def to_dot(g: Graph) -> str:
         lines.append(f"    {_dot_text(edge.source)} -> {_dot_text(edge.target)}{tail};")
     lines.append("}")
     return "\n".join(lines)
-
-
-class _CallableModule(types.ModuleType):
-    """Let ``lineage.graph(...)`` call the function even once this module shadows it.
-
-    Importing ``lineage.graph`` sets the package attribute ``graph`` to this module, which
-    would hide the public function of the same name; a callable module serves both.
-    """
-
-    def __call__(self, ref: str | None = None, *, catalog: str | None = None) -> Graph:
-        return graph(ref, catalog=catalog)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,5 @@
+"""Run the command line as ``python -m lineage``."""
+
+from lineage.cli import main
+
+main()
