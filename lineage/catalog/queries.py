@@ -156,12 +156,14 @@ class Queries(Connected):
             conditions.append(RUNS.c.time < filters.until)
         if filters.status:
             conditions.append(RUNS.c.status == filters.status)
-        for name, value in filters.params:
+        for param, wanted in filters.params:
             same = (
-                PARAMS.c.value.in_(value) if isinstance(value, tuple) else PARAMS.c.value == value
+                PARAMS.c.value.in_(wanted)
+                if isinstance(wanted, tuple)
+                else PARAMS.c.value == wanted
             )
             conditions.append(
-                sa.exists().where(PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == name, same)
+                sa.exists().where(PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == param, same)
             )
         for name, op, number in filters.metrics:
             latest = (
