@@ -30,7 +30,7 @@ def test_info_of_a_local_project(project: Path) -> None:
     assert lines[:5] == [
         f"project    {project}",
         f"catalog    sqlite:///{project}/.lineage/catalog.db",
-        f"           reachable, schema {SCHEMA_VERSION}, 0 runs",
+        f"           reachable, schema revision {SCHEMA_VERSION:04d}, 0 runs",
         f"store      {project}/.lineage/objects",
         "           reachable",
     ]
@@ -76,7 +76,7 @@ def test_postgresql_password_is_masked_when_reachable(
     assert human.exit_code == 0, human.output
     masked = url.replace(SECRET, "***")
     assert f"catalog    {masked}" in human.stdout
-    assert f"reachable, schema {SCHEMA_VERSION}, 0 runs" in human.stdout
+    assert f"reachable, schema revision {SCHEMA_VERSION:04d}, 0 runs" in human.stdout
     assert json.loads(as_json.stdout)["catalog"]["url"] == masked
 
 

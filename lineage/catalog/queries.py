@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
@@ -160,11 +161,14 @@ class Queries(Connected):
             # The plain `time <=` lets the time index bound the scan; the OR breaks ties.
             conditions.append(RUNS.c.time <= moment)
             conditions.append(sa.or_(RUNS.c.time < moment, RUNS.c.id < run_id))
-        for name, value in filters.params:
+        for param, wanted in filters.params:
+            same = (
+                PARAMS.c.value.in_(wanted)
+                if isinstance(wanted, tuple)
+                else PARAMS.c.value == wanted
+            )
             conditions.append(
-                sa.exists().where(
-                    PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == name, PARAMS.c.value == value
-                )
+                sa.exists().where(PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == param, same)
             )
         for name, op, number in filters.metrics:
             latest = (
@@ -377,8 +381,17 @@ class Queries(Connected):
         steps = self.step_names()
         if ref.step not in steps:
             known = ", ".join(steps) if steps else "none yet"
+            if ref.value is None and ref.window is None and _SHORT_HEX.match(ref.step):
+                # "c7a" reads as a step name only because it is too short for an id prefix.
+                return (
+                    f"no run matches {text!r}: an id prefix needs at least {refs.MIN_PREFIX} "
+                    f"characters (and there is no step {ref.step!r}; steps: {known})"
+                )
             return f"no run matches {text!r}: there is no step {ref.step!r} (steps: {known})"
         return f"no run matches {text!r}: no {ref.step} run has the value {ref.value!r}"
+
+
+_SHORT_HEX = re.compile(r"^[0-9a-fA-F]{1,3}$")
 
 
 @cache

@@ -56,7 +56,7 @@ class KeyedCommand(click.Command):
                         click.Option(
                             [option, TIME_PREFIX + time_name],
                             metavar="TIME",
-                            help=f"pin the {step} run to this time or UTC day",
+                            help=f"Pin the {step} run to this time or UTC day.",
                         ),
                     )
         for key, steps in api.declared_keys().items():
@@ -70,7 +70,7 @@ class KeyedCommand(click.Command):
                     # click ("Invalid start character"); api.search matches either spelling.
                     [option, KEY_PREFIX + key.replace("-", "_")],
                     metavar="VALUE",
-                    help=f"key of step {', '.join(steps)} (a,b for several)",
+                    help=f"Key of step {', '.join(steps)} (a,b for several).",
                 ),
             )
         return params

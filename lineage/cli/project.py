@@ -24,7 +24,7 @@ def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
     if as_json:
         render.echo_json(render.init_dict(result))
     else:
-        render.init_text(result, example)
+        render.init_text(result, example, path)
 
 
 @cli.command(context_settings=CONTEXT)
