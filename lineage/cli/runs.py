@@ -8,7 +8,7 @@ import click
 
 from lineage.cli import render
 from lineage.cli.group import CONTEXT, KEYED_CONTEXT, catalog_opt, cli, opts
-from lineage.cli.options import KeyedCommand, collect_keys, json_option
+from lineage.cli.options import FilePath, KeyedCommand, collect_keys, json_option
 
 
 @cli.command(cls=KeyedCommand, context_settings=KEYED_CONTEXT)
@@ -103,7 +103,7 @@ def artifacts() -> None:
 @artifacts.command("get", context_settings=CONTEXT)
 @click.argument("spec", metavar="REF:NAME")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(), help="Where to write the file or folder."
+    "-o", "--output", required=True, type=FilePath(), help="Where to write the file or folder."
 )
 @json_option("Print what was fetched as JSON.")
 @click.pass_context
