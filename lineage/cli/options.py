@@ -13,6 +13,18 @@ KEY_PREFIX = "key__"
 TIME_PREFIX = "time__"
 
 
+class FilePath(click.Path):
+    """A path argument; one holding a NUL byte is a usage error, not an internal one.
+
+    click.Path stats the path, and ``os.stat`` raises ValueError (not OSError) on a NUL.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail(f"{value!r} holds a NUL byte, which no path can", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def json_option(help: str) -> Callable[[F], F]:
     """Add ``--json`` (passed as ``as_json``): print one JSON document instead of text."""
     return click.option("--json", "as_json", is_flag=True, help=help)

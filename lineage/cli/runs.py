@@ -9,7 +9,7 @@ import click
 
 from lineage.cli import render
 from lineage.cli.group import CONTEXT, KEYED_CONTEXT, Group, catalog_opt, cli, opts
-from lineage.cli.options import KeyedCommand, collect_keys, json_option
+from lineage.cli.options import FilePath, KeyedCommand, collect_keys, json_option
 
 
 @cli.command(cls=KeyedCommand, context_settings=KEYED_CONTEXT)
@@ -118,7 +118,7 @@ def artifacts() -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(allow_dash=True),
+    type=FilePath(allow_dash=True),
     help="Where to write the file or folder; - writes a file to stdout.",
 )
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is at the output path.")
