@@ -7,20 +7,23 @@ over them, and a Python caller gets the same behaviour without it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from lineage import times
-from lineage.errors import InvalidFilter, LineageError, NotFound, UsageError
+from lineage.errors import InvalidFilter, LineageError, UsageError
 
 # Whatever reaches the database is imported where it is used: the CLI builds its options from
 # this module, and `lineage --help` must not pay for SQLAlchemy (benchmarks/bench_cli.py).
 if TYPE_CHECKING:
     from lineage.catalog import ArtifactInfo, RunInfo
     from lineage.configuration import Info
+    from lineage.details import MetricHistory, RunDetails
     from lineage.drawing import Graph
     from lineage.gc import GcReport
     from lineage.remove import RemovePlan
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from lineage.walks import Audit, Impact
 
 Progress = Callable[[int, int], None]  # (done, total)
+# A LIMIT both SQLite and PostgreSQL take (a 64-bit one overflows SQLite's driver).
+MAX_LIMIT = 2**31 - 1
 OnOutput = Callable[[str, str], None]  # (run label, line of the step's output)
 
 _METRIC = re.compile(
@@ -95,6 +100,17 @@ def init(
             Path(store_.root).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise FileError(f"cannot create the store {store_.root!r}: {error.strerror}") from None
+    else:
+        # init makes no bucket (who may, and where, is the team's call), but says so now
+        # rather than at the first upload.
+        import warnings
+
+        from lineage.configuration import check_store
+        from lineage.errors import LineageWarning
+
+        found = check_store(project.store_url, project.store_options)
+        if not found.reachable:
+            warnings.warn(f"store {found.url}: {found.error}", LineageWarning, stacklevel=2)
     result.catalog_url = project.catalog_url
     result.store_url = project.store_url
     return result
@@ -169,11 +185,19 @@ def search(
     params: list[str] | None = None,
     metrics: list[str] | None = None,
     limit: int | None = 50,
+    before: tuple[datetime, str] | None = None,
+    reap: bool = True,
     catalog: str | None = None,
 ) -> list[RunInfo]:
-    """Search runs by type and date, newest first, as ``lineage runs`` does."""
+    """Search runs by type and date, newest first, as ``lineage runs`` does.
+
+    ``before`` pages: only runs older than this ``(time, run id)``, the last run of a page.
+    ``reap=False`` leaves runs whose process died as ``running`` (a reader that must not
+    write, such as the web UI).
+    """
     from lineage import liveness
     from lineage.catalog import STATUSES, Filters
+    from lineage.details import spelled, with_values
     from lineage.names import check_names, known_keys, match_key
     from lineage.pipeline import load_pipeline
 
@@ -181,14 +205,15 @@ def search(
     root = s.project.root
     keys = dict(keys or {})
     named = bool(keys or step)
-    pipeline = load_pipeline(root)
+    # A broken lineage.toml warns and is left out: it must not hide what was recorded.
+    pipeline = load_pipeline(root, lenient=True)
     if pipeline is not None:
         keys = {match_key(key, pipeline.keys()): value for key, value in keys.items()}
     try:
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-        if limit is not None and limit < 0:
-            raise UsageError(f"--limit must be 0 (no limit) or more, not {limit}")
+        if limit is not None and not 0 <= limit <= MAX_LIMIT:
+            raise UsageError(f"limit must be 0 (no limit) or up to {MAX_LIMIT} runs, not {limit}")
         filters = Filters(
             step=step,
             keys=keys,
@@ -196,16 +221,18 @@ def search(
             since=times.parse_window(since).start if since else None,
             until=times.parse_window(until).end if until else None,
             status=status,
-            params=[parse_param_filter(p) for p in params or []],
+            params=[spelled(parse_param_filter(p), pipeline, step) for p in params or []],
             metrics=[parse_metric_filter(m) for m in metrics or []],
             limit=limit or None,
+            before=before,
         )
     except LineageError:
         if named:  # an unknown step or key is reported before any other bad input
             check_names(s.catalog, root, step, keys)
         raise
     # A run whose process died is shown killed, not running forever.
-    liveness.reap(s.catalog)
+    if reap:
+        liveness.reap(s.catalog)
     found = s.catalog.search(filters)
     # A run found has this step and key (both are conditions of the search), so only an empty
     # result needs the names checked: a typo is then an error, not "no runs match". Checking
@@ -219,93 +246,60 @@ def search(
             found = s.catalog.search(filters)
         if not found:
             check_names(s.catalog, root, step, keys)
-    return found
+    return with_values(found, pipeline)
 
 
-@dataclass
-class RunDetails:
-    """A run with its inputs, outputs, and neighbouring runs, as ``lineage show`` prints it."""
+def show(ref: str, *, reap: bool = True, catalog: str | None = None) -> RunDetails:
+    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs.
 
-    run: RunInfo
-    inputs: list[ArtifactInfo]
-    outputs: list[ArtifactInfo]
-    upstream: list[RunInfo]
-    downstream: list[RunInfo]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self.run.to_dict()
-        data["inputs"] = [a.to_dict() for a in self.inputs]
-        data["outputs"] = [a.to_dict() for a in self.outputs]
-        data["upstream"] = [r.id for r in self.upstream]
-        data["downstream"] = [r.id for r in self.downstream]
-        return data
-
-
-def show(ref: str, *, catalog: str | None = None) -> RunDetails:
-    """Return a run named by a ref with its inputs, outputs, upstream and downstream runs."""
-    from lineage import liveness
+    ``reap=False`` reads only, as ``search`` does.
+    """
+    from lineage import details, liveness
+    from lineage.pipeline import load_pipeline
 
     s = session(catalog)
-    liveness.reap(s.catalog)
-    run = s.catalog.resolve(ref)
-    return RunDetails(
-        run=run,
-        inputs=s.catalog.inputs(run.id),
-        outputs=s.catalog.outputs(run.id),
-        upstream=s.catalog.get_runs(s.catalog.upstream_ids(run.id), details=False),
-        downstream=s.catalog.get_runs(s.catalog.downstream_ids(run.id), details=False),
-    )
+    if reap:
+        liveness.reap(s.catalog)
+    return details.details(s.catalog, ref, load_pipeline(s.project.root, lenient=True))
+
+
+def metric_history(ref: str, name: str, *, catalog: str | None = None) -> MetricHistory:
+    """Return every point (step, value, time) logged for metric ``name`` of the run ``ref``."""
+    from lineage import details
+
+    return details.metric_history(session(catalog).catalog, ref, name)
+
+
+def find_artifact(spec: str, *, catalog: str | None = None) -> ArtifactInfo:
+    """Return the artifact ``REF:NAME`` names, or a hash (``xxh128:9a4f...``, or a hex prefix)."""
+    from lineage import fetch
+
+    return fetch.find_artifact(session(catalog).catalog, spec)
 
 
 def get_artifact(
     spec: str,
-    output: str | Path,
+    output: str | Path | BinaryIO,
     *,
+    force: bool = False,
     catalog: str | None = None,
     store: str | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[ArtifactInfo, Path]:
-    """Fetch the artifact ``REF:NAME`` (or a hash ``xxh128:...``) to ``output``; verify its hash."""
-    from lineage import refs
+) -> tuple[ArtifactInfo, Path | None]:
+    """Fetch the artifact ``REF:NAME`` (or a hash) to ``output``, verifying its hash.
+
+    ``output`` is a path, or a binary stream (a file or a table; the bytes reach it only once
+    they hashed right). An existing file or folder there is replaced only with ``force``; the
+    folder that is to hold ``output`` must exist. Returns the artifact and the path written.
+    """
+    from lineage import fetch
 
     s = session(catalog, store)
-    artifact: ArtifactInfo | None = None
-    if refs.is_hash(spec):
-        matches = s.catalog.find_artifacts(spec)
-        if len(matches) == 1:
-            artifact = matches[0]
-        elif len(matches) > 1:
-            from lineage.errors import Ambiguous
-
-            raise Ambiguous(f"{spec!r} matches more than one artifact: give more of the hash")
-        else:
-            # Without this, the hash fell through to REF:NAME and blamed a step named 'xxh128'.
-            raise NotFound(
-                f"no artifact has a hash starting with {spec!r}: copy one from `lineage show REF`"
-            )
-    if artifact is None:
-        ref, name = refs.split_artifact_ref(spec)
-        run = s.catalog.resolve(ref)
-        outputs = {a.name: a for a in s.catalog.outputs(run.id)}
-        if name not in outputs:
-            offered = ", ".join(sorted(outputs)) or "nothing"
-            raise NotFound(f"run {run.label} has no output {name!r} (its outputs: {offered})")
-        artifact = outputs[name]
-    target = Path(output)
-    if artifact.kind != "folder" and target.is_dir():
-        # `-o somewhere/` puts the file in that folder under its name, as cp does.
-        target = target / (artifact.name or artifact.hash.partition(":")[2])
-    try:
-        if artifact.kind == "folder":
-            s.store.get_folder(artifact.hash, target, progress)
-        else:
-            s.store.get_file(artifact.hash, target, progress)
-    except OSError as error:
-        raise LineageError(
-            f"cannot write {str(target)!r}: {error.strerror or error}: choose another -o path"
-        ) from None
-    return artifact, target
+    artifact = fetch.find_artifact(s.catalog, spec)
+    if not isinstance(output, (str, os.PathLike)):
+        fetch.stream(s.store, artifact, output, s.project.state_dir, progress)
+        return artifact, None
+    return artifact, fetch.fetch(s.store, artifact, Path(output), force=force, progress=progress)
 
 
 # -- resolve, run -----------------------------------------------------------------------------
@@ -481,12 +475,12 @@ def db_status(*, catalog: str | None = None) -> dict[str, Any]:
     from lineage import schema
     from lineage.catalog import schema_revision
     from lineage.project import load_project
-    from lineage.urls import mask_url
+    from lineage.urls import shown_url
 
     project = load_project(catalog, None, required=True)
     revision = schema_revision(project.catalog_url)
     return {
-        "catalog": mask_url(project.catalog_url),
+        "catalog": shown_url(project.catalog_url),
         "revision": revision,
         "head": schema.HEAD,
         "current": revision == schema.HEAD,

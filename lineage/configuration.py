@@ -15,7 +15,7 @@ from typing import Any
 
 from lineage.errors import LineageError
 from lineage.project import find_root, load_project
-from lineage.urls import mask_url
+from lineage.urls import mask_url, shown_url
 
 # The distributions whose versions explain a team setup, in the order they are shown.
 PACKAGES = ("lineage-catalog", "sqlalchemy", "sqlmodel", "pyarrow", "fsspec", "s3fs", "psycopg")
@@ -71,7 +71,7 @@ def check_catalog(url: str) -> Check:
     """Open the catalog at ``url`` and read its schema version and run count."""
     from lineage.catalog import Catalog
 
-    masked = mask_url(url)
+    masked = shown_url(url)
     try:
         with Catalog(url) as catalog:
             details = {"schema_version": catalog.schema_version(), "runs": catalog.run_count()}
@@ -86,16 +86,20 @@ def check_store(url: str, options: dict[str, Any]) -> Check:
     """Open the store at ``url`` and look at its root (on S3: its bucket)."""
     from lineage.store import Store
 
-    masked = mask_url(url)
+    masked = shown_url(url)
     try:
         store = Store(url, **options)
         if store.local:
             if not os.path.isdir(store.root):
-                return Check(masked, False, f"no folder at {store.root}: run `lineage init`")
+                return Check(
+                    masked, False, f"no folder at {mask_url(store.root)}: run `lineage init`"
+                )
         elif store.protocol in ("s3", "s3a"):
             bucket = store.root.split("/", 1)[0]
             if not store.fs.exists(bucket):
-                return Check(masked, False, f"bucket {bucket!r} does not exist: create it")
+                return Check(
+                    masked, False, f"bucket {mask_url(bucket)!r} does not exist: create it"
+                )
         else:
             store.fs.exists(store.root)
     except LineageError as error:

@@ -132,7 +132,7 @@ def step_graph(catalog: Catalog, root: Path | None = None) -> Graph:
 
     counts = catalog.step_counts()
     recorded = catalog.step_edges()
-    pipeline = load_pipeline(root) if root is not None else None
+    pipeline = load_pipeline(root, lenient=True) if root is not None else None
     steps = list(pipeline.order) if pipeline else []
     steps += [s for s in counts if s not in steps]
     result = Graph("steps")

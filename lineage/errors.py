@@ -48,6 +48,14 @@ class InvalidName(UsageError):
     """An artifact name that is empty, absolute, or leaves its folder."""
 
 
+class OutputExists(UsageError):
+    """A file or folder is where an artifact would be written, and overwriting was not asked."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class CatalogError(LineageError):
     """The catalog cannot be opened, read or written."""
 
@@ -114,6 +122,10 @@ class CatalogUnreadable(CatalogError):
     def with_remedy(self, remedy: str) -> str:
         """Return the message with ``remedy`` as what to do."""
         return f"{self.problem}: {remedy}"
+
+
+class LineageWarning(UserWarning):
+    """Something the user should know that did not stop the command (the CLI prints it once)."""
 
 
 class InterchangeError(LineageError):

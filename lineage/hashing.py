@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -30,6 +31,18 @@ def new_hasher() -> xxhash.xxh3_128:
 def format_hash(hexdigest: str) -> str:
     """Return the recorded form of a hex digest: ``xxh128:<hex>``."""
     return f"{ALGORITHM}:{hexdigest}"
+
+
+_WELL_FORMED = re.compile(rf"^{ALGORITHM}:[0-9a-f]{{{HEX_LENGTH}}}$")
+
+
+def is_well_formed(value: object) -> bool:
+    """Return whether ``value`` is a hash as lineage writes it: ``xxh128:`` and 32 hex digits.
+
+    Hashes come back from the catalog and from folder manifests, both of which anyone with
+    write access can edit: a path is built from one only once it passed this check.
+    """
+    return isinstance(value, str) and _WELL_FORMED.match(value) is not None
 
 
 def split_hash(value: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from lineage import pipeline as pipeline_mod
 from lineage.catalog import LOG_NAME, RESOLVE_TAG, RunInfo, Status
-from lineage.errors import StepFailed
+from lineage.errors import FileError, StepFailed
 from lineage.interchange import spool
 from lineage.project import CATALOG_ENV, PROJECT_ENV, RUN_ID_ENV, STORE_ENV
 from lineage.provenance import git_state
@@ -81,7 +81,9 @@ def create_run(
     """
     spec = pipeline.step(step)
     command = spec.render_command(value, params)
-    commit, dirty = git_state(session.project.root)
+    # The repository of the step's code files (or of the project folder when it names none).
+    code = pipeline.code_files(step)
+    commit, dirty = git_state([session.project.root / f for f in code] or [session.project.root])
     run = session.catalog.start_run(
         step,
         spec.key,
@@ -107,8 +109,17 @@ def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> 
     catalog = session.catalog
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     log_dir = session.project.state_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    fd, log_path = tempfile.mkstemp(prefix=f"{run.step}-", suffix=".log", dir=log_dir)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        fd, log_path = tempfile.mkstemp(prefix=f"{run.step}-", suffix=".log", dir=log_dir)
+    except OSError as error:
+        # The step never started: its run ends failed, saying why, rather than running forever.
+        why = f"cannot write its log in {str(log_dir)!r}: {error.strerror or error}"
+        catalog.end_run(run.id, "failed", error=why)
+        raise FileError(
+            f"cannot write the log of {run.step}:{run.value} in {str(log_dir)!r}: "
+            f"{error.strerror or error}: make that folder writable"
+        ) from None
     exit_code: int | None = None
     process: subprocess.Popen[bytes] | None = None
     try:

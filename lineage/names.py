@@ -27,7 +27,7 @@ def known_keys(catalog: Catalog, root: Path | None) -> dict[str, list[str]]:
     from lineage.pipeline import load_pipeline
 
     keys: dict[str, set[str]] = {k: set(v) for k, v in catalog.key_names().items()}
-    pipeline = load_pipeline(root) if root is not None else None
+    pipeline = load_pipeline(root, lenient=True) if root is not None else None
     if pipeline is not None:
         for key, steps in pipeline.keys().items():
             keys.setdefault(key, set()).update(steps)
@@ -42,7 +42,7 @@ def check_names(catalog: Catalog, root: Path | None, step: str | None, keys: Ite
     """
     from lineage.pipeline import load_pipeline
 
-    pipeline = load_pipeline(root) if root is not None else None
+    pipeline = load_pipeline(root, lenient=True) if root is not None else None
     declared_keys = pipeline.keys() if pipeline is not None else {}
     step_known = False
     for key in keys:

@@ -5,44 +5,33 @@ Every error names the file and the line, so a typo is one glance away from its f
 
 from __future__ import annotations
 
+import difflib
 import glob
 import json
 import os
 import re
 import shlex
+import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lineage import hashing
-from lineage.errors import InvalidPipeline, UsageError
+from lineage.errors import FileError, InvalidPipeline, LineageWarning, UsageError
 from lineage.hashing import param_text as param_text  # importable from here, as before
+from lineage.params import PARAM_FIELDS, PARAM_TYPES, ParamSpec, convert, type_of
 from lineage.project import PIPELINE_FILE, read_config
 
-PARAM_TYPES = ("string", "int", "float", "bool", "path", "uri")
+__all__ = ["PARAM_TYPES", "ParamSpec", "Pipeline", "Step", "load_pipeline", "param_text"]
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_STEP_FIELDS = {"key", "time", "after", "command", "code", "params", "description"}
+
+# Every name lineage.toml may use, in one place: a new field is one line here (a parameter's
+# fields: lineage.params.PARAM_FIELDS). Anything else is a typo to name, with the closest of
+# these, never a setting silently ignored.
+TABLES = ("steps", "catalog", "store")
+STEP_FIELDS = ("key", "time", "after", "command", "code", "params", "description")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """A declared parameter of a step: its type and default."""
-
-    name: str
-    type: str = "string"
-    default: Any = None
-    required: bool = False
-
-    def convert(self, raw: Any, where: str = "") -> Any:
-        """Check and convert a value to this parameter's type; raise UsageError if it is not."""
-        try:
-            return _convert(self.type, raw)
-        except (TypeError, ValueError):
-            place = f" of {where}" if where else ""
-            raise UsageError(
-                f"parameter {self.name}{place} must be a {self.type}, not {raw!r}"
-            ) from None
 
 
 @dataclass
@@ -140,6 +129,11 @@ class Pipeline:
                 pending.extend(self.steps[current].after)
         return [step for step in self.order if step in wanted]
 
+    def code_files(self, name: str) -> list[str]:
+        """Return a step's code files, relative to the project folder, sorted."""
+        patterns = self.steps[name].code
+        return _expand_code(self.root, patterns) if patterns else []
+
     def code_hash(self, name: str) -> str | None:
         """Return the xxh3-128 over a step's code files: sorted paths and their contents."""
         patterns = self.steps[name].code
@@ -149,7 +143,15 @@ class Pipeline:
         hasher = hashing.new_hasher()
         for relative in files:
             hasher.update(relative.encode() + b"\0")
-            hasher.update(_file_digest(self.root / relative).encode())
+            try:
+                digest = _file_digest(self.root / relative)
+            except OSError as error:
+                raise FileError(
+                    f"cannot read {relative!r}, a code file of step {name!r}: "
+                    f"{error.strerror or error}: make it readable, or take it out of code in "
+                    f"{PIPELINE_FILE}"
+                ) from None
+            hasher.update(digest.encode())
             hasher.update(b"\0")
         return hashing.format_hash(hasher.hexdigest())
 
@@ -157,9 +159,11 @@ class Pipeline:
 _parsed: dict[Path, tuple[tuple[int, int], Pipeline]] = {}
 
 
-def load_pipeline(root: Path) -> Pipeline | None:
+def load_pipeline(root: Path, *, lenient: bool = False) -> Pipeline | None:
     """Read and validate ``lineage.toml`` in ``root``; None when there is none.
 
+    With ``lenient`` (commands that only read the catalog: runs, show, audit, graph), a broken
+    file is a ``LineageWarning`` and None, so a typo in a step never hides what was recorded.
     A long-lived process (a notebook, a benchmark) parses the file again only when it changed.
     """
     path = root / PIPELINE_FILE
@@ -171,7 +175,13 @@ def load_pipeline(root: Path) -> Pipeline | None:
     cached = _parsed.get(path)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    pipeline = parse_pipeline(path, read_config(path))
+    try:
+        pipeline = parse_pipeline(path, read_config(path))
+    except InvalidPipeline as error:
+        if not lenient:
+            raise
+        warnings.warn(f"{error}; its steps are left out here", LineageWarning, stacklevel=2)
+        return None
     _parsed[path] = (signature, pipeline)
     return pipeline
 
@@ -185,6 +195,13 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
         where = f"{path.name}:{line}" if line else path.name
         return InvalidPipeline(f"{where}: {message}")
 
+    for table in config:
+        if table not in TABLES:
+            line = _line_of_table(text, table)
+            where = f"{path.name}:{line}" if line else path.name
+            raise InvalidPipeline(
+                f"{where}: unknown table {table!r}{_closest(table, TABLES, 'tables')}"
+            )
     raw_steps = config.get("steps", {})
     if not isinstance(raw_steps, dict):
         raise fail("[steps] must be a table of steps, like [steps.load]")
@@ -194,11 +211,11 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
             raise fail(f"step {name!r} must be a table, like [steps.{name}]", name)
         if not _NAME.match(name):
             raise fail(f"step name {name!r} must be letters, digits, '_' or '-'", name)
-        unknown = sorted(set(raw) - _STEP_FIELDS)
+        unknown = [f for f in raw if f not in STEP_FIELDS]
         if unknown:
             raise fail(
-                f"step {name!r} has an unknown field {unknown[0]!r} (fields: "
-                f"{', '.join(sorted(_STEP_FIELDS))})",
+                f"step {name!r} has an unknown field {unknown[0]!r}"
+                + _closest(unknown[0], STEP_FIELDS, "fields"),
                 name,
                 unknown[0],
             )
@@ -223,6 +240,16 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
             code = [code]
         if not isinstance(code, list) or not all(isinstance(c, str) for c in code):
             raise fail(f"step {name!r}: code must be a list of files or globs", name, "code")
+        for pattern in code:
+            posix = PurePosixPath(pattern.replace("\\", "/"))
+            if posix.is_absolute() or pattern.startswith("~") or ".." in posix.parts:
+                why = "is absolute" if posix.is_absolute() else "leaves the project"
+                raise fail(
+                    f"step {name!r}: code path {pattern!r} {why}: name files inside the "
+                    f"project, relative to the project folder (such as steps/{name}.py)",
+                    name,
+                    "code",
+                )
         params = _parse_params(name, raw.get("params", {}), fail)
         steps[name] = Step(
             name=name,
@@ -267,7 +294,15 @@ def _parse_params(step: str, raw: Any, fail: Any) -> dict[str, ParamSpec]:
             raise fail(f"step {step!r}: parameter name {name!r} is not a name", step, "params")
         if not isinstance(spec, dict):
             # A bare default: C = 1.0 means a float parameter with that default.
-            spec = {"type": _type_of(spec), "default": spec}
+            spec = {"type": type_of(spec), "default": spec}
+        unknown = [f for f in spec if f not in PARAM_FIELDS]
+        if unknown:
+            raise fail(
+                f"step {step!r}: parameter {name!r} has an unknown field {unknown[0]!r}"
+                + _closest(unknown[0], PARAM_FIELDS, "fields"),
+                step,
+                unknown[0],
+            )
         kind = spec.get("type", "string")
         if kind not in PARAM_TYPES:
             raise fail(
@@ -279,7 +314,7 @@ def _parse_params(step: str, raw: Any, fail: Any) -> dict[str, ParamSpec]:
         default = spec.get("default")
         if default is not None:
             try:
-                default = _convert(kind, default)
+                default = convert(kind, default)
             except (TypeError, ValueError):
                 raise fail(
                     f"step {step!r}: default {default!r} of parameter {name!r} is not a {kind}",
@@ -301,6 +336,35 @@ def _check_names(steps: dict[str, Step], fail: Any) -> None:
                 step.name,
                 "key",
             )
+    # --target-env and --target_env are one option: two names that differ only there would
+    # silently become one.
+    seen: dict[str, tuple[str, str, str]] = {}
+    for step in steps.values():
+        for kind, name in (("key", step.key), ("time", step.time)):
+            spelled = option_name(name)
+            other = seen.setdefault(spelled, (name, kind, step.name))
+            if other[0] != name:
+                what = "key" if other[1] == "key" else "time name"
+                raise fail(
+                    f"step {step.name!r}: {kind} {name!r} and the {what} {other[0]!r} of step "
+                    f"{other[2]!r} differ only by '-' and '_', so both would be the option "
+                    f"--{spelled}: rename one",
+                    step.name,
+                    kind,
+                )
+
+
+def option_name(name: str) -> str:
+    """Return the command-line option a key or time name becomes (without the dashes)."""
+    return name.replace("_", "-")
+
+
+def _closest(name: str, valid: tuple[str, ...], what: str) -> str:
+    """Suggest the valid name closest to a misspelled one, or list them all."""
+    close = difflib.get_close_matches(name, valid, n=1)
+    if close:
+        return f": did you mean {close[0]!r}?"
+    return f" ({what}: {', '.join(sorted(valid))})"
 
 
 def _topological(steps: dict[str, Step], fail: Any) -> list[str]:
@@ -359,60 +423,33 @@ def _file_digest(path: Path) -> str:
 
 
 def _line_of(text: str, step: str | None, key: str | None) -> int | None:
+    """Return the line of ``key`` in the tables of ``step`` (or of its header), 1-based."""
     if not text or step is None:
         return None
     lines = text.splitlines()
-    header = re.compile(rf"^\s*\[\s*steps\.\"?{re.escape(step)}\"?\s*\]")
-    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
-    if start is None:
-        return None
-    if key:
-        field_re = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for i in range(start + 1, len(lines)):
-            if lines[i].lstrip().startswith("["):
-                break
-            if field_re.match(lines[i]):
-                return i + 1
-    return start + 1
+    # [steps.train] and the tables inside it, such as [steps.train.params.C].
+    header = re.compile(rf"^\s*\[\s*steps\s*\.\s*[\"']?{re.escape(step)}[\"']?\s*[.\]]")
+    # At a line's start, or inside an inline table: params = {{ C = {{ defualt = 1 }} }}.
+    field_re = re.compile(rf"(^\s*|[{{,]\s*)[\"']?{re.escape(key or '')}[\"']?\s*=")
+    start = None
+    inside = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("["):
+            inside = header.match(line) is not None
+            if inside and start is None:
+                start = i
+            continue
+        if inside and key and field_re.search(line):
+            return i + 1
+    return None if start is None else start + 1
 
 
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    return "string"
-
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
-def _convert(kind: str, raw: Any) -> Any:
-    if kind == "int":
-        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-            raise ValueError(raw)
-        return int(raw)
-    if kind == "float":
-        if isinstance(raw, bool):
-            raise ValueError(raw)
-        return float(raw)
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(raw)
-    if kind == "uri":
-        text = str(raw)
-        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
-            raise ValueError(raw)
-        return text
-    if not isinstance(raw, (str, int, float)):
-        raise TypeError(raw)
-    return str(raw)
+def _line_of_table(text: str, table: str) -> int | None:
+    """Return the line where a top-level table (``[name]``, ``[name.x]``, ``name = ``) starts."""
+    pattern = re.compile(
+        rf"^\s*(\[\[?\s*[\"']?{re.escape(table)}[\"']?\s*[.\]]|{re.escape(table)}\s*[.=])"
+    )
+    for i, line in enumerate(text.splitlines()):
+        if pattern.match(line):
+            return i + 1
+    return None

@@ -6,6 +6,7 @@ Precedence: command-line option > environment variable > ``lineage.toml`` > defa
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ class Project:
     store_url: str
     config: dict[str, Any] = field(default_factory=dict)
     store_options: dict[str, Any] = field(default_factory=dict)
+    # Why lineage.toml could not be read, when it names no catalog or store: commands that only
+    # read the catalog still work; those that need the steps report it (lineage.pipeline).
+    config_error: str | None = None
 
     @property
     def pipeline_file(self) -> Path:
@@ -62,11 +66,49 @@ def find_root(start: Path | None = None) -> Path | None:
 def read_config(path: Path) -> dict[str, Any]:
     """Read ``lineage.toml``; a syntax error names the file and line."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise InvalidPipeline(f"{path}: {error}: fix the TOML syntax") from None
+        data = path.read_bytes()
     except OSError as error:
         raise InvalidPipeline(f"cannot read {path}: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InvalidPipeline(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}): "
+            "save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidPipeline(f"{path}: {error}: fix the TOML syntax") from None
+    except RecursionError:
+        # tomllib recurses once per nesting level; a thousand brackets exhaust the stack.
+        raise InvalidPipeline(
+            f"{path}: arrays or tables nested too deeply to read: flatten them"
+        ) from None
+
+
+# A [catalog] or [store] table, or a dotted catalog.url / store.url key.
+_SETTINGS_LINE = re.compile(rb"^\s*(\[\s*[\"']?(catalog|store)\b|(catalog|store)\s*[.=])", re.M)
+
+
+def _read_settings(path: Path) -> tuple[dict[str, Any], str | None]:
+    """Read lineage.toml for the catalog and store; return the config and why it is unread.
+
+    A broken file that names no catalog or store cannot change which ones are used, so the
+    commands that only read the catalog go on without its steps. One that does is an error:
+    guessing the default catalog there could show another project's runs.
+    """
+    try:
+        return read_config(path), None
+    except InvalidPipeline as error:
+        try:
+            names_settings = _SETTINGS_LINE.search(path.read_bytes()) is not None
+        except OSError:
+            names_settings = True
+        if names_settings:
+            raise
+        return {}, str(error)
 
 
 def load_project(
@@ -90,8 +132,9 @@ def load_project(
             )
         root = (start or Path.cwd()).resolve()
     config: dict[str, Any] = {}
+    config_error = None
     if (root / PIPELINE_FILE).is_file():
-        config = read_config(root / PIPELINE_FILE)
+        config, config_error = _read_settings(root / PIPELINE_FILE)
     catalog_section = _section(config, "catalog")
     store_section = _section(config, "store")
     catalog_url = (
@@ -113,7 +156,19 @@ def load_project(
                 f'url = "{_EXAMPLE_URLS[name]}"'
             )
     options = {k: v for k, v in store_section.items() if k != "url"}
-    return Project(root, catalog_url, store_url, config, options)
+    part_size = options.get("part_size")
+    if part_size is not None and (
+        isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < MIN_PART_SIZE
+    ):
+        raise InvalidPipeline(
+            f"{PIPELINE_FILE}: [store] part_size must be a number of bytes of at least "
+            f"{MIN_PART_SIZE} (5 MiB, the least S3 takes), not {part_size!r}"
+        )
+    return Project(root, catalog_url, store_url, config, options, config_error)
+
+
+# S3 refuses multipart parts under 5 MiB (but the last).
+MIN_PART_SIZE = 5 * 1024 * 1024
 
 
 _EXAMPLE_URLS = {"catalog": "postgresql+psycopg://host/lineage", "store": "s3://bucket/prefix"}

@@ -18,6 +18,7 @@ from lineage.errors import InvalidRef
 _HEX = re.compile(r"^[0-9a-fA-F]{4,32}$")
 _STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 MIN_PREFIX = 4
+_SHORT_HEX = re.compile(r"^[0-9a-fA-F]{1,3}$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ def parse_ref(text: str) -> Ref:
             return IdRef(value.lower())
         if _STEP.match(value):
             return IdentityRef(value)
+        if _SHORT_HEX.match(value):
+            raise InvalidRef(
+                f"cannot read {text!r} as a ref: an id prefix needs at least {MIN_PREFIX} "
+                "characters (copy more of the id from `lineage runs`)"
+            )
         raise _invalid(text)
     head, at, when = value.partition("@")
     step, colon, key_value = head.partition(":")
@@ -69,6 +75,30 @@ def parse_ref(text: str) -> Ref:
         raise _invalid(text)
     window = times.parse_window(when) if at else None
     return IdentityRef(step, key_value if colon else None, window, when or None)
+
+
+def check_key_value(key: str, value: str) -> str:
+    """Refuse a key value no ref could name again; return it unchanged.
+
+    ``step:value@time`` ends the value at the first ``@``, and a ref is stripped of blanks at
+    both ends, so a value holding ``@``, a control character, or blanks at its ends would be
+    recorded and then never found.
+    """
+    why = None
+    if not value:
+        why = "is empty"
+    elif "@" in value:
+        why = "holds '@', which starts the time in a ref (step:value@time)"
+    elif value != value.strip():
+        why = "starts or ends with a blank, which a ref drops"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        why = "holds a control character"
+    if why:
+        raise InvalidRef(
+            f"{key} value {value!r} {why}, so no ref could name its runs: choose a value "
+            "without it (such as one with '-' in its place)"
+        )
+    return value
 
 
 def is_hash(text: str) -> bool:

@@ -1,6 +1,6 @@
 """The chain resolver: find the newest coherent chain of runs; launch only what is missing.
 
-The rules (DESIGN.md, "Resolving a chain"):
+The rules (README.md, "The pipeline file and the resolver", says them for users):
 
 1. Anchor each root step on its newest finished run of the key value (or the one pinned by its
    time option); none, or ``--rerun``: launch it.
@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lineage import times
+from lineage import refs, times
 from lineage.catalog import ClaimRecord, Edges, RunInfo
 from lineage.errors import NoChain, StepFailed, UsageError
 from lineage.names import match_key
@@ -159,6 +159,8 @@ def plan(
         split = [v.strip() for v in raw.split(",") if v.strip()]
         if not split:
             raise UsageError(f"--{spec.key} needs a value, such as --{spec.key} transactions")
+        for value in split:
+            refs.check_key_value(spec.key, value)
         values[name] = list(dict.fromkeys(split))
     step_params = _assign_params(pipeline, steps, params)
     windows: dict[str, times.Window] = {}

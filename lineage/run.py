@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time as _time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,13 +343,41 @@ def _check_key(name: str, what: str) -> str:
     return name
 
 
+_seen_keys: set[tuple[str, str]] = set()  # (catalog URL, key name) known to be recorded
+
+
+def _check_key_spelling(catalog: Catalog, declared: dict[str, list[str]], key: str) -> None:
+    """Refuse a new key name that differs from a known one only by '-' and '_'.
+
+    Both would be the same command-line option (``--target-env``), so one of them could never
+    be searched for. Only a key never seen before costs the scan of the known names.
+    """
+    from lineage.pipeline import option_name
+
+    if key in declared or (catalog.url, key) in _seen_keys:
+        return
+    if catalog.has_key(key):
+        # Once per process and key: a key name stays recorded (benchmarks/bench_logging.py
+        # lost a fifth of its runs/s to this query on every start_run).
+        _seen_keys.add((catalog.url, key))
+        return
+    spelled = option_name(key)
+    known = set(declared) | set(catalog.key_names())
+    clash = sorted(k for k in known if k != key and option_name(k) == spelled)
+    if clash:
+        raise UsageError(
+            f"key {key!r} and the recorded key {clash[0]!r} differ only by '-' and '_', so both "
+            f"would be one option --{spelled}: use {clash[0]!r}"
+        )
+
+
 def start_run(
     step: str | None = None,
     /,
     *,
     time: datetime | str | None = None,
     params: dict[str, Any] | None = None,
-    upstream: list[str] | None = None,
+    upstream: str | Sequence[str] | None = None,
     catalog: str | None = None,
     store: str | None = None,
     **key: str,
@@ -357,8 +386,8 @@ def start_run(
 
     ``start_run()`` inside a step launched by lineage attaches to the launcher's run.
     ``start_run("load", table="transactions")`` records a new run of step ``load`` whose key
-    ``table`` has the value ``transactions``; ``upstream=["load:transactions"]`` names the runs
-    it is made from, ``params`` the step's declared parameters.
+    ``table`` has the value ``transactions``; ``upstream="load:transactions"`` (or a list of
+    refs) names the runs it is made from, ``params`` the step's declared parameters.
     """
     run_id = os.environ.get(RUN_ID_ENV)
     if step is None:
@@ -376,7 +405,11 @@ def start_run(
             f"(got {', '.join(key) or 'none'})"
         )
     ((key_name, key_value),) = key.items()
-    session = open_session(catalog, store)
+    from lineage.refs import check_key_value
+
+    check_key_value(key_name, str(key_value))
+    # Outside a project, as the CLI does: never a stray .lineage/ wherever a notebook runs.
+    session = open_session(catalog, store, required=True)
     from lineage.pipeline import load_pipeline, params_hash
 
     pipeline = load_pipeline(session.project.root)
@@ -393,9 +426,14 @@ def start_run(
         declared = spec.resolve_params(params)
         p_hash = params_hash(declared)
         code_hash = pipeline.code_hash(step)
-    upstream_ids = [session.catalog.resolve(ref).id for ref in upstream or []]
+    if pipeline is None or step not in pipeline.steps:
+        _check_key_spelling(session.catalog, pipeline.keys() if pipeline else {}, key_name)
+    # One ref or a list of them: a bare string is never taken one character at a time.
+    refs = [upstream] if isinstance(upstream, str) else list(upstream or [])
+    upstream_ids = [session.catalog.resolve(ref).id for ref in refs]
     moment = times.parse_time(time) if isinstance(time, str) else time
-    commit, dirty = git_state(session.project.root)
+    declared_code = pipeline.code_files(step) if pipeline and step in pipeline.steps else []
+    commit, dirty = git_state(provenance.code_paths(session.project.root, declared_code))
     info = session.catalog.start_run(
         step,
         key_name,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lineage import hashing
 from lineage.errors import FileError, InvalidName, LineageError, NotFound, StoreError
-from lineage.urls import mask_url
+from lineage.urls import mask_url, shown_url
 
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
@@ -75,7 +75,7 @@ class Store:
         import fsspec
 
         self.url = url
-        self.masked_url = mask_url(url)
+        self.masked_url = shown_url(url)
         self.part_size = int(part_size) if part_size else None
         protocol = fsspec.core.split_protocol(url)[0]
         if protocol in ("s3", "s3a"):
@@ -102,7 +102,7 @@ class Store:
         if "bucket" in text.lower() and (
             isinstance(error, FileNotFoundError) or "does not exist" in text.lower()
         ):
-            bucket = self.root.split("/", 1)[0]
+            bucket = mask_url(self.root.split("/", 1)[0])
             return StoreError(
                 f"bucket {bucket!r} of store {self.masked_url!r} does not exist: create it or "
                 "fix the store URL (LINEAGE_STORE_URL or [store] url in lineage.toml)"
@@ -112,7 +112,13 @@ class Store:
     # -- paths ---------------------------------------------------------------------------
 
     def path(self, hash_: str) -> str:
-        """Return where the object of ``hash_`` lives in the store."""
+        """Return where the object of ``hash_`` lives in the store; refuse a malformed hash."""
+        if not hashing.is_well_formed(hash_):
+            raise StoreError(
+                f"malformed hash {hash_!r} (not {hashing.ALGORITHM}: and "
+                f"{hashing.HEX_LENGTH} hex digits): a catalog row or folder manifest was edited; "
+                "run `lineage verify`"
+            )
         algorithm, hexdigest = hashing.split_hash(hash_)
         return f"{self.root}/{algorithm}/{hexdigest[:2]}/{hexdigest[2:]}"
 
@@ -190,7 +196,7 @@ class Store:
         except OSError as error:
             hint = " (free some space)" if error.errno == errno.ENOSPC else ""
             raise StoreError(
-                f"cannot write to store {self.url!r}: {error.strerror}{hint}"
+                f"cannot write to store {self.masked_url!r}: {error.strerror}{hint}"
             ) from None
 
     def _place_local(self, tmp: str, target: str) -> None:
@@ -311,7 +317,10 @@ class Store:
             parent = os.path.dirname(parent)
         if parent and not os.path.isdir(parent):
             raise FileError(f"cannot write {target!r}: {parent!r} is a file, not a folder")
-        tmp = f"{target}.{uuid.uuid4().hex[:8]}.part"
+        # Beside the target, under a name short enough for any target name the disk holds.
+        tmp = os.path.join(
+            os.path.dirname(target), f".{os.path.basename(target)[:64]}.{uuid.uuid4().hex[:8]}.part"
+        )
         try:
             with _local_writes(target):
                 os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
@@ -375,7 +384,10 @@ class Store:
         return self.check(hash_) == "ok"
 
     def check(self, hash_: str, progress: Progress | None = None) -> str:
-        """Re-hash an object: ``ok``, ``missing``, or ``corrupt`` (bytes hash to another name)."""
+        """Re-hash an object: ``ok``, ``missing``, ``corrupt`` (bytes hash to another name), or
+        ``malformed`` (the hash itself is not one lineage writes: no path is built from it)."""
+        if not hashing.is_well_formed(hash_):
+            return "malformed"
         try:
             with self.open(hash_) as f:
                 got, _ = hashing.hash_stream(f, progress)
@@ -395,8 +407,10 @@ class Store:
                 if not prefix.is_dir():
                     continue
                 for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
-                    stat = entry.stat()
                     hash_ = hashing.format_hash(prefix.name + entry.name)
+                    if not hashing.is_well_formed(hash_):
+                        continue  # not an object lineage wrote: never ours to collect
+                    stat = entry.stat()
                     yield StoredObject(hash_, stat.st_size, stat.st_mtime)
             return
         try:
@@ -406,9 +420,10 @@ class Store:
         for path, info in sorted(found.items()):
             relative = path[len(base) :].strip("/") if path.startswith(base) else path
             prefix, _, rest = relative.partition("/")
-            if len(prefix) != 2 or not rest or "/" in rest:
+            hash_ = hashing.format_hash(prefix + rest)
+            if len(prefix) != 2 or not rest or "/" in rest or not hashing.is_well_formed(hash_):
                 continue
-            yield StoredObject(hashing.format_hash(prefix + rest), info["size"], _mtime(info))
+            yield StoredObject(hash_, info["size"], _mtime(info))
 
     def object_mtime(self, hash_: str) -> float:
         """Return when an object was last stored (Unix seconds); now when it cannot be told."""

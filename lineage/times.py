@@ -1,9 +1,14 @@
 """Parse and format times, dates and windows. Times are timezone-aware UTC everywhere inside.
 
-Accepted input: ISO dates (``2026-11-20``) and datetimes (naive means UTC), ``YYYYMMDDHHMMSS``,
-Unix seconds, and the words ``today``, ``yesterday`` and ``now``. Every input names a window:
-a date is its whole UTC day, a datetime is as wide as its precision (``10:15:02`` is that whole
-second), so ``process:plain@2026-11-20T10:15:02Z`` finds the run shown with that time.
+Accepted input: ISO dates (``2026-11-20``) and datetimes (naive means UTC), ``YYYYMMDD``,
+``YYYYMMDDHHMMSS``, Unix seconds, and the words ``today``, ``yesterday`` and ``now``. Every input
+names a window: a date is its whole UTC day, a datetime is as wide as its precision
+(``10:15:02`` is that whole second), so ``process:plain@2026-11-20T10:15:02Z`` finds the run
+shown with that time.
+
+What could mean two things is refused rather than guessed: ISO week and ordinal dates
+(``2026-W47-5``, ``2026-324``), a bare year (``2026`` is not a second of 1970), and the other
+ISO spellings ``datetime.fromisoformat`` would take with a window nobody meant.
 """
 
 from __future__ import annotations
@@ -16,15 +21,23 @@ from lineage.errors import InvalidTime
 
 MICROSECOND = timedelta(microseconds=1)
 _COMPACT = re.compile(r"^\d{14}$")
+_COMPACT_DATE = re.compile(r"^\d{8}$")
+_YEAR = re.compile(r"^\d{4}$")
 _UNIX = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The ISO datetimes taken: the extended calendar form, to the hour, minute, second or fraction.
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?$"
+)
+_WEEK = re.compile(r"^\d{4}-?W\d{2}(-?\d)?", re.I)
+_ORDINAL = re.compile(r"^\d{4}-?\d{3}$")
 _FRACTION = re.compile(r"[T ]\d{2}:\d{2}:\d{2}\.(\d+)")
 _SECONDS = re.compile(r"[T ]\d{2}:\d{2}:\d{2}")
 _MINUTES = re.compile(r"[T ]\d{2}:\d{2}")
 
 FORMATS_HELP = (
-    "an ISO date or datetime (2026-11-20, 2026-11-20T10:15:02Z), YYYYMMDDHHMMSS, Unix seconds, "
-    "today or yesterday"
+    "an ISO date or datetime (2026-11-20, 2026-11-20T10:15:02Z), YYYYMMDD, YYYYMMDDHHMMSS, "
+    "Unix seconds, today or yesterday"
 )
 
 
@@ -59,6 +72,18 @@ def day_window(day: datetime) -> Window:
 
 def parse_window(text: str) -> Window:
     """Parse any accepted time input into the window it names."""
+    try:
+        window = _parse_window(text)
+    except OverflowError:
+        # The last day of year 9999 has no end a datetime can hold, nor has an offset time
+        # that UTC moves past the calendar's ends.
+        raise _out_of_range(text) from None
+    if window.end.year > 9999 or window.start.year < 1:
+        raise _out_of_range(text)
+    return window
+
+
+def _parse_window(text: str) -> Window:
     value = text.strip()
     lowered = value.lower()
     if lowered in ("today", "yesterday"):
@@ -69,12 +94,21 @@ def parse_window(text: str) -> Window:
     if lowered == "now":
         moment = now()
         return Window(moment, moment + MICROSECOND)
+    _refuse_ambiguous(text, value)
     if _COMPACT.match(value):
         try:
             moment = datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         except ValueError:
             raise _invalid(text) from None
         return Window(moment, moment + timedelta(seconds=1))
+    if _COMPACT_DATE.match(value):
+        try:
+            return day_window(datetime.strptime(value, "%Y%m%d"))
+        except ValueError:
+            raise InvalidTime(
+                f"cannot read {text!r} as a time: eight digits are a date YYYYMMDD "
+                "(20261120), and this is no such date"
+            ) from None
     if _UNIX.match(value):
         try:
             moment = datetime.fromtimestamp(float(value), UTC)
@@ -94,11 +128,29 @@ def parse_window(text: str) -> Window:
             raise _invalid(text) from None
     # ISO 8601 letters are case-insensitive: "2026-11-20t10:15:02z" is the same second.
     iso = value.upper()
+    if not _ISO.match(iso):
+        raise _invalid(text)
     try:
         moment = to_utc(datetime.fromisoformat(iso))
     except ValueError:
         raise _invalid(text) from None
     return Window(moment, moment + _precision(iso))
+
+
+def _refuse_ambiguous(text: str, value: str) -> None:
+    """Refuse the forms a person may mean otherwise than datetime would read them."""
+    if _WEEK.match(value):
+        what = "an ISO week date"
+    elif _ORDINAL.match(value):
+        what = "an ISO ordinal date (day of the year)"
+    elif _YEAR.match(value):
+        what = "a year or Unix seconds"
+    else:
+        return
+    raise InvalidTime(
+        f"{text!r} could be {what}: write the calendar date, such as 2026-11-20 "
+        "(or 2026-11-20T10:15:02Z for a moment)"
+    )
 
 
 def parse_time(text: str) -> datetime:
@@ -118,6 +170,12 @@ def _precision(value: str) -> timedelta:
 
 def _invalid(text: str) -> InvalidTime:
     return InvalidTime(f"cannot read {text!r} as a time: use {FORMATS_HELP}")
+
+
+def _out_of_range(text: str) -> InvalidTime:
+    return InvalidTime(
+        f"time {text!r} is out of range: use a time between 0001-01-02 and 9999-12-30"
+    )
 
 
 # isoformat() rather than strftime("%Y"): glibc does not pad years before 1000 to four digits,

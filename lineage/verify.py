@@ -32,10 +32,10 @@ class Target:
 
 @dataclass
 class Problem:
-    """A corrupt or missing object and the runs whose records refer to it."""
+    """A corrupt, missing or malformed object and the runs whose records refer to it."""
 
     hash: str
-    status: str  # corrupt, missing
+    status: str  # corrupt, missing, malformed (a hash no path may be built from)
     kind: str
     size: int
     runs: list[RunInfo]
@@ -92,6 +92,8 @@ def verify(
             continue
         try:
             entries = store.read_manifest(target.hash)
+            for entry in entries:
+                entry["hash"] = str(entry["hash"])
         except (ValueError, KeyError, TypeError):
             problems[target.hash] = "corrupt"
             continue

@@ -3,7 +3,9 @@ and the real servers of team mode (PostgreSQL, moto S3), started once per sessio
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,10 +13,61 @@ from pathlib import Path
 
 import pytest
 
-from lineage import api, run
-from tests import servers
+from lineage import api, session
+from lineage.run import ActiveRun
+from tests import histories, servers
 from tests.helpers import LINEAGE_ENV, close_sessions, copy_project, invoke, recording_in
 from tests.pipelines import CHAIN, make_pipeline
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, start the team servers once in the controller for all its workers.
+
+    Each worker is a session of its own, so the session fixtures below would start a server
+    per worker; the controller's servers reach them the way a developer's own do, through
+    LINEAGE_TEST_POSTGRES_URL and LINEAGE_TEST_S3_ENDPOINT. A server that cannot start here is
+    left to the workers' fixtures, which fail the tests that need it with the reason.
+    """
+    if not _xdist_controller(config):
+        return
+    started: list[servers.Postgres | servers.Moto] = []
+    if not os.environ.get("LINEAGE_TEST_POSTGRES_URL"):
+        try:
+            postgres = servers.start_postgres()
+        except servers.ServerError:
+            pass
+        else:
+            started.append(postgres)
+            os.environ["LINEAGE_TEST_POSTGRES_URL"] = postgres.url
+    if not os.environ.get("LINEAGE_TEST_S3_ENDPOINT"):
+        try:
+            moto = servers.Moto()
+        except Exception:  # the fixtures report it, as they do without xdist
+            pass
+        else:
+            started.append(moto)
+            os.environ["LINEAGE_TEST_S3_ENDPOINT"] = moto.endpoint
+            # The controller captures no output: moto's own tracebacks for the uploads a test
+            # breaks off on purpose would print between the dots. Tests check what S3 answers.
+            logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    config.stash[_STARTED] = started
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the servers ``pytest_configure`` started."""
+    for server in config.stash.get(_STARTED, []):
+        server.stop()
+
+
+_STARTED = pytest.StashKey[list]()
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands tests to pytest-xdist workers (``-n N`` with N > 0)."""
+    if hasattr(config, "workerinput"):  # a worker
+        return False
+    workers = config.getoption("numprocesses", default=None)
+    return bool(workers) and config.getoption("dist", default="no") != "no"
 
 
 @pytest.fixture(autouse=True)
@@ -24,9 +77,30 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     # botocore must never go looking for real AWS credentials on the EC2 metadata address.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    run._sessions.clear()
+    session._sessions.clear()
     yield
     close_sessions()
+
+
+@pytest.fixture
+def one_crowd_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hold the cores against the other tests that start many processes at once.
+
+    Two such crowds on two cores at the same moment (pytest-xdist workers run side by side)
+    would only slow each other down past their patience. A lock file in the session's
+    temporary folder, which its workers share, lets one run at a time.
+    (xdist's own grouping, --dist loadgroup, does nothing on pytest 9.2: pytest-xdist#1386.)
+    """
+    # A worker's temporary folder is <the session's>/popen-gwN; alone, the session's own.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    with open(shared / "one-crowd-at-a-time.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
@@ -60,7 +134,13 @@ def resolved_pipeline(
     """A copy of ``resolved_once`` for this test (three launched runs, nothing else):
     a fresh pipeline and its first resolve without launching the three steps again."""
     source, chain = resolved_once
-    return copy_project(source, tmp_path / "p"), [dict(link) for link in chain]
+    return copy_project(source, tmp_path / "resolved"), [dict(link) for link in chain]
+
+
+@pytest.fixture
+def two_versions(project: Path) -> dict[str, ActiveRun]:
+    """Two data versions of transactions in ``project``, each with its process and model."""
+    return histories.two_versions()
 
 
 # -- team servers -----------------------------------------------------------------------------

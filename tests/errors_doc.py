@@ -55,6 +55,7 @@ class Env:
     root: Path
     subs: dict[str, Path | str] = field(default_factory=dict)
     user: str | None = None  # run the real executable as this user (permission cases)
+    user_cwd: Path | None = None  # where it runs as that user (default: /tmp)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def placeholders(self) -> dict[str, str]:
@@ -203,6 +204,82 @@ def _full_disk(base: Path) -> Env:
     return env
 
 
+def _malformed(base: Path) -> Env:
+    import sqlalchemy as sa
+
+    env = _chain(base)
+    # A hand-edited row: a hash that would climb out of the store if a path were built from it.
+    engine = sa.create_engine(f"sqlite:///{env.root / '.lineage' / 'catalog.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO artifacts (hash, size, kind, created_at) "
+                "SELECT 'xxh128:../../secret', 14, 'file', started_at FROM runs LIMIT 1"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO outputs (run_id, name, hash) "
+                "SELECT id, 'model.pkl', 'xxh128:../../secret' FROM runs WHERE step = 'load'"
+            )
+        )
+    engine.dispose()
+    return env
+
+
+def _not_utf8(base: Path) -> Env:
+    env = _project(base)
+    (env.root / "lineage.toml").write_bytes(b'[steps.load]\nkey = "table"\ncommand = "caf\xe9"\n')
+    return env
+
+
+def _deep_toml(base: Path) -> Env:
+    env = _project(base)
+    (env.root / "lineage.toml").write_text("x = " + "[" * 2000 + "]" * 2000 + "\n")
+    return env
+
+
+def _shared(base: Path) -> Env:
+    """A project in a folder ``nobody`` may reach, owned by ``nobody`` when we are root."""
+    from lineage import api
+
+    outer = Path(tempfile.mkdtemp(prefix="lineage-shared-", dir="/tmp"))
+    os.chmod(outer, 0o755)
+    root = outer / "project"
+    api.init(root)
+    env = Env(base, root, user_cwd=root)
+    env.cleanups.append(lambda: shutil.rmtree(outer, ignore_errors=True))
+    if os.geteuid() == 0:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        for folder, dirs, files in os.walk(root):
+            for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+                os.chown(name, nobody.pw_uid, nobody.pw_gid)
+        env.user = "nobody"
+    return env
+
+
+def _unreadable_code(base: Path) -> Env:
+    env = _shared(base)
+    (env.root / "steps").mkdir()
+    code = env.root / "steps" / "load.py"
+    code.write_text("print('load')\n")  # root's (when root), and nobody may not read it
+    code.chmod(0o000)
+    return env
+
+
+def _readonly_logs(base: Path) -> Env:
+    env = _shared(base)
+    logs = env.root / ".lineage" / "logs"
+    if logs.exists():
+        os.chown(logs, os.getuid(), os.getgid())
+    else:
+        logs.mkdir()
+    logs.chmod(0o555)
+    return env
+
+
 class Unavailable(Exception):
     """A setup this machine cannot make (mounting a filesystem needs root)."""
 
@@ -223,6 +300,11 @@ SETUPS: dict[str, Callable[[Path], Env]] = {
     "no-manifest": _no_manifest,
     "readonly": _readonly,
     "full-disk": _full_disk,
+    "malformed": _malformed,
+    "not-utf8": _not_utf8,
+    "deep-toml": _deep_toml,
+    "unreadable-code": _unreadable_code,
+    "readonly-logs": _readonly_logs,
 }
 
 
@@ -264,7 +346,7 @@ def run_case(case: Case, env: Env) -> tuple[str, int]:
     argv = shlex.split(env.fill(case.command))
     assert argv[0] == "lineage", case.command
     if env.user:
-        return _run_as(env.user, argv[1:])
+        return _run_as(env.user, argv[1:], env.user_cwd or Path("/tmp"))
     from tests.helpers import invoke
 
     with _cwd(env.root):
@@ -272,7 +354,7 @@ def run_case(case: Case, env: Env) -> tuple[str, int]:
     return result.stderr, result.exit_code
 
 
-def _run_as(user: str, args: list[str]) -> tuple[str, int]:
+def _run_as(user: str, args: list[str], cwd: Path = Path("/tmp")) -> tuple[str, int]:
     """Run the CLI in a forked child that has dropped to ``user`` (the parent is root).
 
     A fork rather than a new program: the interpreter may live where ``user`` cannot read it,
@@ -282,6 +364,7 @@ def _run_as(user: str, args: list[str]) -> tuple[str, int]:
 
     import lineage.api
     import lineage.cli
+    from lineage import session
 
     account = pwd.getpwnam(user)
     read_end, write_end = os.pipe()
@@ -290,7 +373,8 @@ def _run_as(user: str, args: list[str]) -> tuple[str, int]:
         code = 1
         try:
             os.close(read_end)
-            os.chdir("/tmp")
+            session._sessions.clear()  # the parent's open catalogs are not the child's to use
+            os.chdir(cwd)
             os.setgroups([])
             os.setgid(account.pw_gid)
             os.setuid(account.pw_uid)

@@ -97,11 +97,11 @@ def run_cli(
 
 def close_sessions() -> None:
     """Close the catalogs this process opened for the SDK and forget them."""
-    from lineage import run
+    from lineage import session
 
-    for session in run._sessions.values():
-        session.catalog.close()
-    run._sessions.clear()
+    for opened in session._sessions.values():
+        opened.catalog.close()
+    session._sessions.clear()
 
 
 @contextlib.contextmanager

@@ -2,9 +2,10 @@
 
 Both are real servers reached over TCP. PostgreSQL runs from the system's binaries in a temporary
 folder (through ``runuser -u postgres`` when we are root, since ``pg_ctl`` refuses to run as
-root); moto runs in a thread of this process. ``scripts/test`` points
-``LINEAGE_TEST_SERVER_DIR`` at a folder of its own so that its EXIT trap can stop a PostgreSQL
-server that a killed test session left running.
+root); moto runs in a thread of this process. Under pytest-xdist the controller starts both
+for its workers (tests/conftest.py), and each S3 test works in a bucket of its own.
+``scripts/test`` points ``LINEAGE_TEST_SERVER_DIR`` at a folder of its own so that its EXIT trap
+can stop a PostgreSQL server that a killed test session left running.
 """
 
 from __future__ import annotations
@@ -220,13 +221,6 @@ def delete_bucket(endpoint: str, bucket: str) -> None:
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
     client.delete_bucket(Bucket=bucket)
-
-
-def reset_s3(endpoint: str) -> None:
-    """Forget every bucket and object of the moto server at ``endpoint``."""
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 S3_ENV = {

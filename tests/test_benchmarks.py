@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
 
 SMOKE = {
     "bench_store.py": (["--size-mib", "2", "--rounds", "1"], 3),
@@ -16,9 +15,11 @@ SMOKE = {
     "bench_search.py": (["--sizes", "300,900", "--queries", "5", "--rounds", "1"], 5),
     "bench_cli.py": (["--repeat", "1"], 1),
     "bench_openlineage.py": (["--sizes", "300,900"], 2),
+    "bench_ui.py": (["--sizes", "300,900", "--requests", "2", "--rounds", "1"], 6),
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(SMOKE))
 def test_benchmark_runs_and_prints_its_ratios(script: str) -> None:
     args, ratios = SMOKE[script]

@@ -22,6 +22,7 @@ CHAIN = ["--table", "transactions", "--logic", "plain", "--algorithm", "lr", "--
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_crowd_at_a_time")
 def test_two_resolves_at_once_launch_each_step_once(tmp_path: Path, catalog_url: str) -> None:
     # Two real lineage processes: two resolvers racing is the point.
     root = make_pipeline(tmp_path / "p", catalog=catalog_url)

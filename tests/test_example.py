@@ -3,7 +3,7 @@
 Every command that records (init, resolve, run) is the real ``lineage`` executable, as the
 README has people type it; the reads that check what was recorded (show, runs, audit,
 impact) go through the same ``main`` in-process, where a new process would only add its
-start-up (the executable's reads are tested in test_cli_runs.py and test_cli_graph.py).
+start-up (the executable's reads are tested in test_cli_runs.py and test_cli_walks.py).
 """
 
 from __future__ import annotations

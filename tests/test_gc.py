@@ -141,7 +141,7 @@ def test_gc_spares_young_objects_and_recent_temporaries(project: Path) -> None:
     assert report.young == 1
     said = invoke("gc", "--dry-run").stdout.splitlines()[-1]
     assert said == (
-        "would remove 0 objects (0 bytes, 0 B); kept 1 (1 unreferenced but younger than 10m: "
+        "would remove 0 objects (0 B); kept 1 (1 unreferenced but younger than 10m: "
         "--grace 0 takes them too)"
     )
     assert s.store.exists(orphan.hash) and leftover.exists()

@@ -60,6 +60,7 @@ def run_writers(root: Path, catalog_url: str) -> list[subprocess.CompletedProces
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_crowd_at_a_time")
 def test_eight_processes_record_every_run(catalog_url: str, tmp_path: Path) -> None:
     root = tmp_path / "project"
     api.init(root, catalog=catalog_url)

@@ -19,8 +19,9 @@ VALUES = st.text(
     min_size=1,
     max_size=24,
 )
+# From the first nine-digit Unix second: eight digits are a date, YYYYMMDD.
 MOMENTS = st.datetimes(
-    min_value=datetime(1971, 1, 1), max_value=datetime(2999, 1, 1), timezones=st.just(UTC)
+    min_value=datetime(1973, 3, 4), max_value=datetime(2999, 1, 1), timezones=st.just(UTC)
 )
 
 

@@ -141,15 +141,19 @@ def test_failing_step_exits_1_records_failed_run_and_changes_nothing_else(pipeli
     assert actions(chain) == ["reused", "failed", "missing"]
 
 
-def test_dry_run_plans_and_launches_nothing(pipeline: Path) -> None:
+def test_dry_run_plans_and_launches_nothing(pipeline: Path, resolved_pipeline) -> None:
     code, plan, _ = resolve(pipeline, *CHAIN, "--dry-run")
     assert code == 0
     assert actions(plan) == ["launch", "launch", "launch"]
     with catalog(pipeline) as c:
         assert c.run_count() == 0
-    resolve(pipeline, "--table", "transactions", "--logic", "plain")
-    _, plan, _ = resolve(pipeline, *CHAIN, "--dry-run")
+    # Where load and process have runs and train:rf has none.
+    resolved, _ = resolved_pipeline
+    other = [*CHAIN[:-1], "rf"]
+    _, plan, _ = resolve(resolved, *other, "--dry-run")
     assert actions(plan) == ["reuse", "reuse", "launch"]
+    with catalog(resolved) as c:
+        assert c.run_count() == 3
 
 
 def test_no_launch_goes_back_to_an_older_anchor_or_fails(resolved_pipeline) -> None:
@@ -226,6 +230,7 @@ def test_step_after_two_different_steps(tmp_path: Path) -> None:
     assert actions(again) == ["reused", "reused", "reused"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_marks_the_running_step_killed(pipeline: Path) -> None:
     resolve(pipeline, "--table", "transactions")
     (pipeline / "pause-process").write_text("30")

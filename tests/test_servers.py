@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests import servers
 from tests.helpers import REPO
 
 
+@pytest.mark.slow  # a whole pytest session of its own
 def test_unreachable_servers_fail_the_tests_instead_of_skipping() -> None:
     dead = servers.free_port()
     env = {

@@ -18,8 +18,9 @@ ZONES = st.sampled_from(
 MOMENTS = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=ZONES
 )
+# From the first nine-digit second: eight digits are a date, YYYYMMDD.
 RUN_TIMES = st.datetimes(
-    min_value=datetime(1970, 1, 2), max_value=datetime(3000, 1, 1), timezones=st.just(UTC)
+    min_value=datetime(1973, 3, 4), max_value=datetime(3000, 1, 1), timezones=st.just(UTC)
 )
 SECOND = timedelta(seconds=1)
 DAY = timedelta(days=1)

@@ -72,6 +72,31 @@ class Closures(Connected):
         query = sa.select(walk.c.id)
         return self._read(lambda conn: sorted(conn.execute(query).scalars()))
 
+    def adjacent(self, run_ids: Sequence[str], *, down: bool) -> set[str]:
+        """Return the runs one edge from these: up the recorded upstream edges, or down them
+        and to the consumers of these runs' outputs (the edges ``downstream_closure`` walks).
+
+        One level per call, so a walk can stop at a depth: index seeks per chunk of 500.
+        """
+
+        def work(conn: Connection) -> set[str]:
+            found: set[str] = set()
+            for chunk in chunks(list(dict.fromkeys(run_ids)), 500):
+                if not down:
+                    query = sa.select(UPSTREAM.c.upstream_id).where(UPSTREAM.c.run_id.in_(chunk))
+                    found.update(conn.execute(query).scalars())
+                    continue
+                recorded = sa.select(UPSTREAM.c.run_id).where(UPSTREAM.c.upstream_id.in_(chunk))
+                consumers = (
+                    sa.select(INPUTS.c.run_id)
+                    .join(OUTPUTS, OUTPUTS.c.hash == INPUTS.c.hash)
+                    .where(OUTPUTS.c.run_id.in_(chunk))
+                )
+                found.update(conn.execute(sa.union(recorded, consumers)).scalars())
+            return found
+
+        return self._read(work) if run_ids else set()
+
     def dependents_closure(self, run_ids: Sequence[str]) -> list[str]:
         """Return the runs and every run whose records depend on them, transitively.
 

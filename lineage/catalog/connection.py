@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from lineage.catalog.sql import T
 from lineage.errors import CatalogError, CatalogUnreadable
-from lineage.urls import mask_url
+from lineage.urls import mask_url, shown_url
 
 
 def _is_sqlite(url: str) -> bool:
@@ -42,7 +42,7 @@ class Connected:
     def __init__(self, url: str, *, create: bool = False, auto_upgrade: bool | None = None) -> None:
         """Open the database at ``url`` (``create``: a missing SQLite file may be made)."""
         self.url = url
-        self.masked_url = mask_url(url)
+        self.masked_url = shown_url(url)
         self.is_sqlite = _is_sqlite(url)
         self.auto_upgrade = self.is_sqlite if auto_upgrade is None else auto_upgrade
         if self.is_sqlite:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
@@ -156,11 +157,19 @@ class Queries(Connected):
             conditions.append(RUNS.c.time < filters.until)
         if filters.status:
             conditions.append(RUNS.c.status == filters.status)
-        for name, value in filters.params:
+        if filters.before:
+            moment, run_id = filters.before
+            # The plain `time <=` lets the time index bound the scan; the OR breaks ties.
+            conditions.append(RUNS.c.time <= moment)
+            conditions.append(sa.or_(RUNS.c.time < moment, RUNS.c.id < run_id))
+        for param, wanted in filters.params:
+            same = (
+                PARAMS.c.value.in_(wanted)
+                if isinstance(wanted, tuple)
+                else PARAMS.c.value == wanted
+            )
             conditions.append(
-                sa.exists().where(
-                    PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == name, PARAMS.c.value == value
-                )
+                sa.exists().where(PARAMS.c.run_id == RUNS.c.id, PARAMS.c.name == param, same)
             )
         for name, op, number in filters.metrics:
             latest = (
@@ -415,8 +424,17 @@ class Queries(Connected):
         steps = self.step_names()
         if ref.step not in steps:
             known = ", ".join(steps) if steps else "none yet"
+            if ref.value is None and ref.window is None and _SHORT_HEX.match(ref.step):
+                # "c7a" reads as a step name only because it is too short for an id prefix.
+                return (
+                    f"no run matches {text!r}: an id prefix needs at least {refs.MIN_PREFIX} "
+                    f"characters (and there is no step {ref.step!r}; steps: {known})"
+                )
             return f"no run matches {text!r}: there is no step {ref.step!r} (steps: {known})"
         return f"no run matches {text!r}: no {ref.step} run has the value {ref.value!r}"
+
+
+_SHORT_HEX = re.compile(r"^[0-9a-fA-F]{1,3}$")
 
 
 @cache

@@ -71,6 +71,8 @@ class RunInfo:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # The params as values of their types (numbers as numbers), when the caller knows them.
+    param_values: dict[str, Any] | None = None
 
     @property
     def short_id(self) -> str:
@@ -95,7 +97,7 @@ class RunInfo:
             "value": self.value,
             "time": times.format_precise(self.time),
             "status": self.status,
-            "params": self.params,
+            "params": self.params if self.param_values is None else self.param_values,
             "metrics": self.metrics,
             "tags": self.tags,
             "started_at": times.format_precise(self.started_at),
@@ -162,9 +164,12 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None  # exclusive
     status: Status | None = None
-    params: list[tuple[str, str]] = field(default_factory=list)
+    # (name, text) or (name, (text, ...)): any of the spellings of one typed value.
+    params: list[tuple[str, str | tuple[str, ...]]] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     limit: int | None = 50
+    # Keyset paging: only runs older than this (time, id), the last row of the page before.
+    before: tuple[datetime, str] | None = None
 
 
 _METRIC_OPS: dict[str, Callable[[Any, float], Any]] = {

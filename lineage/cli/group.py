@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import click
 
@@ -21,7 +22,25 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 KEYED_CONTEXT = {**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True}
 
 
-@click.group(context_settings=CONTEXT)
+class Group(click.Group):
+    """A group whose command list shows each command's first line whole, wrapped if long.
+
+    click cuts it to fit one line ("Remove store objects that no remaining run refers to,
+    and..."), which loses the half that says what the command is for.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.option(
     "--catalog",
     envvar="LINEAGE_CATALOG_URL",
@@ -87,12 +106,38 @@ def _cli_message(error: Exception) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: turn every LineageError into one line and its exit code."""
-    from lineage.errors import LineageError
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("LINEAGE_DEBUG"))
+    with warnings.catch_warnings():
+        _show_lineage_warnings()
+        _run(args, debug)
+
+
+def _show_lineage_warnings() -> None:
+    """Print each distinct ``LineageWarning`` once, as one ``Warning: ...`` line on stderr."""
+    from lineage.errors import LineageWarning
+
+    shown: set[str] = set()
+    default = warnings.showwarning
+    warnings.simplefilter("always", LineageWarning)
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, LineageWarning):
+            default(message, category, *args, **kwargs)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            click.echo(f"Warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+def _run(args: list[str], debug: bool) -> None:
+    from lineage.errors import LineageError
+
     try:
-        code = cli.main(args=args, prog_name="lineage", standalone_mode=False)
+        # https://no-color.org: any non-empty NO_COLOR turns styling off, terminal or not.
+        color = False if os.environ.get("NO_COLOR") else None
+        code = cli.main(args=args, prog_name="lineage", standalone_mode=False, color=color)
         if isinstance(code, int) and code:
             sys.exit(code)
     except LineageError as error:

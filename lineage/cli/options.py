@@ -13,6 +13,18 @@ KEY_PREFIX = "key__"
 TIME_PREFIX = "time__"
 
 
+class FilePath(click.Path):
+    """A path argument; one holding a NUL byte is a usage error, not an internal one.
+
+    click.Path stats the path, and ``os.stat`` raises ValueError (not OSError) on a NUL.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail(f"{value!r} holds a NUL byte, which no path can", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def json_option(help: str) -> Callable[[F], F]:
     """Add ``--json`` (passed as ``as_json``): print one JSON document instead of text."""
     return click.option("--json", "as_json", is_flag=True, help=help)
@@ -56,7 +68,7 @@ class KeyedCommand(click.Command):
                         click.Option(
                             [option, TIME_PREFIX + time_name],
                             metavar="TIME",
-                            help=f"pin the {step} run to this time or UTC day",
+                            help=f"Pin the {step} run to this time or UTC day.",
                         ),
                     )
         for key, steps in api.declared_keys().items():
@@ -70,7 +82,7 @@ class KeyedCommand(click.Command):
                     # click ("Invalid start character"); api.search matches either spelling.
                     [option, KEY_PREFIX + key.replace("-", "_")],
                     metavar="VALUE",
-                    help=f"key of step {', '.join(steps)} (a,b for several)",
+                    help=f"Key of step {', '.join(steps)} (a,b for several).",
                 ),
             )
         return params

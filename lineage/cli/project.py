@@ -6,11 +6,11 @@ import click
 
 from lineage.cli import render
 from lineage.cli.group import CONTEXT, cli, opts
-from lineage.cli.options import json_option
+from lineage.cli.options import FilePath, json_option
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.argument("path", default=".", type=FilePath(file_okay=False))
 @click.option(
     "--example", is_flag=True, help="Also write a runnable example pipeline (load, process, train)."
 )
@@ -24,7 +24,7 @@ def init(ctx: click.Context, path: str, example: bool, as_json: bool) -> None:
     if as_json:
         render.echo_json(render.init_dict(result))
     else:
-        render.init_text(result, example)
+        render.init_text(result, example, path)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from lineage.api import InitResult, RunDetails
+    from lineage.api import InitResult
     from lineage.catalog import ArtifactInfo, RunInfo
     from lineage.configuration import Info
+    from lineage.details import MetricHistory, RunDetails
     from lineage.gc import GcReport
     from lineage.resolver import Chain, Link
     from lineage.verify import VerifyReport
@@ -56,6 +57,22 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
+def sized(size: int) -> str:
+    """Return ``512 B``, or ``1536 bytes, 1.5 KiB`` where the unit rounds (not ``0 bytes, 0 B``)."""
+    return human_size(size) if size < 1024 else f"{size} bytes, {human_size(size)}"
+
+
+def plural(count: int, noun: str) -> str:
+    """Return ``1 object``, ``2 objects``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def clipped(text: str, width: int = 40) -> str:
+    """Cut a cell to ``width`` characters, marking the cut: one long value must not widen a
+    whole table (``--json`` keeps it whole)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def short_hash(hash_: str) -> str:
     """Return ``xxh128:`` and the first 12 hex digits of a hash."""
     algorithm, _, hexdigest = hash_.partition(":")
@@ -85,32 +102,39 @@ def artifact_line(artifact: ArtifactInfo, verified: dict[str, Verification] | No
 # -- init, info -------------------------------------------------------------------------------
 
 
-def init_text(result: InitResult, example: bool) -> None:
-    """Print what ``lineage init`` made, and the next command after an example."""
-    from lineage.urls import mask_url
+def init_text(result: InitResult, example: bool, path: str = ".") -> None:
+    """Print what ``lineage init`` made, and the next command after an example.
+
+    ``path`` is the folder as typed: the hint says to ``cd`` there first when it is not here.
+    """
+    import shlex
+    from pathlib import Path
+
+    from lineage.urls import shown_url
 
     click.echo(f"project  {result.root}")
-    click.echo(f"catalog  {mask_url(result.catalog_url)}")
-    click.echo(f"store    {result.store_url}")
+    click.echo(f"catalog  {shown_url(result.catalog_url)}")
+    click.echo(f"store    {shown_url(result.store_url)}")
     for written in result.written:
         click.echo(f"wrote    {written.relative_to(result.root)}")
     for kept in result.kept:
         click.echo(f"kept     {kept.relative_to(result.root)} (exists)")
     if example:
+        go = "" if result.root == Path.cwd().resolve() else f"cd {shlex.quote(path)} && "
         click.echo(
-            "\nNext: lineage resolve --table transactions --logic plain "
+            f"\nNext: {go}lineage resolve --table transactions --logic plain "
             "--algorithm LogisticRegression"
         )
 
 
 def init_dict(result: InitResult) -> dict[str, Any]:
-    """Return what ``lineage init --json`` prints (the catalog URL masked)."""
-    from lineage.urls import mask_url
+    """Return what ``lineage init --json`` prints (both URLs masked)."""
+    from lineage.urls import shown_url
 
     return {
         "root": str(result.root),
-        "catalog": mask_url(result.catalog_url),
-        "store": result.store_url,
+        "catalog": shown_url(result.catalog_url),
+        "store": shown_url(result.store_url),
         "written": [str(p) for p in result.written],
         "kept": [str(p) for p in result.kept],
     }
@@ -123,7 +147,10 @@ def info_text(found: Info) -> None:
         if check.reachable:
             extra = ""
             if "runs" in check.details:
-                extra = f", schema {check.details['schema_version']}, {check.details['runs']} runs"
+                version = check.details["schema_version"]
+                revision = "none" if version is None else f"{version:04d}"
+                # The revision as `lineage db status` names it: 0003, not 3.
+                extra = f", schema revision {revision}, {plural(check.details['runs'], 'run')}"
             state = f"reachable{extra}"
         else:
             state = f"unreachable: {check.error}"
@@ -150,7 +177,7 @@ def runs_table(found: list[RunInfo]) -> None:
                 run.short_id,
                 run.step,
                 run.key,
-                run.value,
+                clipped(run.value),
                 times.format_time(run.time),
                 run.status,
                 format_metrics(run.metrics),
@@ -181,7 +208,7 @@ def runs_csv(found: list[RunInfo]) -> None:
                 run.value,
                 times.format_precise(run.time),
                 run.status,
-                json.dumps(run.params, sort_keys=True),
+                json.dumps(run.to_dict()["params"], sort_keys=True),
                 json.dumps(run.metrics, sort_keys=True),
             ]
         )
@@ -244,6 +271,19 @@ def run_text(details: RunDetails) -> None:
                 click.echo(f"  {other.short_id}  {other.label}  {other.status}")
 
 
+def metric_table(history: MetricHistory) -> None:
+    """Print every logged value of one metric: step (empty when none), value, time."""
+    from lineage import times
+
+    echo_table(
+        ["STEP", "VALUE", "TIME"],
+        [
+            ["" if step is None else step, f"{value:.6g}", times.format_precise(moment)]
+            for step, value, moment in history.points
+        ],
+    )
+
+
 # -- resolve ----------------------------------------------------------------------------------
 
 
@@ -293,13 +333,16 @@ def verify_text(report: VerifyReport) -> None:
         click.echo(f"{problem.status:<8} {problem.hash}  {problem.kind}{where}")
         for run in problem.runs:
             click.echo(f"         used by {run.short_id}  {run.label}  {run.status}")
-    summary = f"checked {report.checked} objects ({human_size(report.bytes)})"
+    summary = f"checked {plural(report.checked, 'object')} ({human_size(report.bytes)})"
     if report.ok:
         click.echo(f"{summary}: all intact")
     else:
-        corrupt = sum(p.status == "corrupt" for p in report.problems)
-        missing = len(report.problems) - corrupt
-        click.echo(f"{summary}: {corrupt} corrupt, {missing} missing")
+        counts = {status: 0 for status in ("corrupt", "missing", "malformed")}
+        for problem in report.problems:
+            counts[problem.status] = counts.get(problem.status, 0) + 1
+        if not counts["malformed"]:
+            del counts["malformed"]  # a hand-edited catalog is rare: say it only then
+        click.echo(f"{summary}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
 def gc_text(report: GcReport, dry_run: bool, grace: str) -> None:
@@ -316,6 +359,5 @@ def gc_text(report: GcReport, dry_run: bool, grace: str) -> None:
         else ""
     )
     click.echo(
-        f"{verb} {count} object{'s' if count != 1 else ''} ({report.bytes} bytes, "
-        f"{human_size(report.bytes)}); kept {report.kept}{young}"
+        f"{verb} {plural(count, 'object')} ({sized(report.bytes)}); kept {report.kept}{young}"
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
 from lineage.cli import render
-from lineage.cli.group import CONTEXT, KEYED_CONTEXT, catalog_opt, cli, opts
-from lineage.cli.options import KeyedCommand, collect_keys, json_option
+from lineage.cli.group import CONTEXT, KEYED_CONTEXT, Group, catalog_opt, cli, opts
+from lineage.cli.options import FilePath, KeyedCommand, collect_keys, json_option
 
 
 @cli.command(cls=KeyedCommand, context_settings=KEYED_CONTEXT)
@@ -45,7 +46,7 @@ def runs(ctx: click.Context, /, as_json: bool, as_csv: bool, **kwargs: Any) -> N
     Any key of the pipeline or the catalog filters by value, --table transactions,
     --logic plain: it selects the runs with that value and every run made from them
     (add --step to keep one step). Times take ISO dates and datetimes (UTC),
-    YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
+    YYYYMMDD, YYYYMMDDHHMMSS, Unix seconds, today or yesterday.
 
     \b
     Examples:
@@ -78,16 +79,27 @@ def runs(ctx: click.Context, /, as_json: bool, as_csv: bool, **kwargs: Any) -> N
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("ref")
+@click.option(
+    "--metric", metavar="NAME", help="Print every logged value of this metric: step, value, time."
+)
 @json_option("Print the run as JSON.")
 @click.pass_context
-def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+def show(ctx: click.Context, ref: str, metric: str | None, as_json: bool) -> None:
     """Show a run: identity, params, metrics, inputs and outputs with hashes, neighbours.
 
     REF is an id prefix (3f2a9c), step:value (newest), step:value@DATE (newest that day) or
-    step:value@TIME (exact).
+    step:value@TIME (exact). With --metric NAME, the metric's history instead: every value
+    logged, with its step and time.
     """
     from lineage import api
 
+    if metric is not None:
+        history = api.metric_history(ref, metric, catalog=catalog_opt(ctx))
+        if as_json:
+            render.echo_json(history.to_dict())
+        else:
+            render.metric_table(history)
+        return
     details = api.show(ref, catalog=catalog_opt(ctx))
     if as_json:
         render.echo_json(details.to_dict())
@@ -95,7 +107,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
         render.run_text(details)
 
 
-@cli.group(context_settings=CONTEXT)
+@cli.group(cls=Group, context_settings=CONTEXT)
 def artifacts() -> None:
     """Fetch artifacts from the store."""
 
@@ -103,21 +115,42 @@ def artifacts() -> None:
 @artifacts.command("get", context_settings=CONTEXT)
 @click.argument("spec", metavar="REF:NAME")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(), help="Where to write the file or folder."
+    "-o",
+    "--output",
+    required=True,
+    type=FilePath(allow_dash=True),
+    help="Where to write the file or folder; - writes a file to stdout.",
 )
+@click.option("-f", "--force", is_flag=True, help="Overwrite what is at the output path.")
 @json_option("Print what was fetched as JSON.")
 @click.pass_context
-def artifacts_get(ctx: click.Context, spec: str, output: str, as_json: bool) -> None:
-    """Fetch an artifact (REF:NAME, or a hash xxh128:...) to a path, verifying its hash.
+def artifacts_get(ctx: click.Context, spec: str, output: str, force: bool, as_json: bool) -> None:
+    """Fetch an artifact (REF:NAME, or a hash) to a path, verifying its hash.
+
+    The hash may be given whole (xxh128:9a4f...) or as a hex prefix (9a4f0c1d). An existing
+    file is left alone unless --force; -o - writes a file or table to stdout.
 
     \b
     Examples:
       lineage artifacts get train:LogisticRegression:model.pkl -o model.pkl
       lineage artifacts get 3f2a9c:features -o features.parquet
+      lineage artifacts get 9a4f0c1d -o - | wc -c
     """
     from lineage import api
+    from lineage.errors import OutputExists
 
-    artifact, target = api.get_artifact(spec, output, **opts(ctx))
+    if output == "-":
+        if as_json:
+            raise click.UsageError("-o - writes the artifact to stdout: it cannot take --json")
+        api.get_artifact(spec, sys.stdout.buffer, **opts(ctx))
+        return
+    try:
+        artifact, target = api.get_artifact(spec, output, force=force, **opts(ctx))
+    except OutputExists as error:
+        raise OutputExists(
+            f"{error.path!r} exists: choose another path, or pass --force to overwrite it",
+            error.path,
+        ) from None
     if as_json:
         render.echo_json({**artifact.to_dict(), "path": str(target)})
     else:

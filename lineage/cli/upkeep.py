@@ -7,7 +7,7 @@ import sys
 import click
 
 from lineage.cli import render
-from lineage.cli.group import CONTEXT, catalog_opt, cli, opts
+from lineage.cli.group import CONTEXT, Group, catalog_opt, cli, opts
 from lineage.cli.options import json_option, progress
 
 
@@ -49,7 +49,9 @@ def rm(ctx: click.Context, ref: str, cascade: bool, yes: bool, as_json: bool) ->
 
     plan = api.plan_remove(ref, cascade=cascade, **opts(ctx))
     if plan.dependents and not as_json:
-        click.echo(f"removing {len(plan.runs)} runs:")
+        # Before asking, nothing is removed yet (and may never be): say what would be.
+        head = "removing" if yes else "--cascade would remove"
+        click.echo(f"{head} {render.plural(len(plan.runs), 'run')}:")
         for run in plan.runs:
             click.echo(f"  {run.short_id}  {run.label}  {run.status}")
     if plan.dependents and not yes:
@@ -88,7 +90,7 @@ def gc(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None:
         render.gc_text(report, dry_run, grace)
 
 
-@cli.group(context_settings=CONTEXT)
+@cli.group(cls=Group, context_settings=CONTEXT)
 def db() -> None:
     """Inspect and upgrade the catalog's schema."""
 

@@ -1,4 +1,5 @@
-"""``lineage info``: the configuration in effect, what answers, and never a password."""
+"""``lineage info`` (lineage/configuration.py): the configuration in effect, what answers, and
+never a password."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_info_of_a_local_project(project: Path) -> None:
     assert lines[:5] == [
         f"project    {project}",
         f"catalog    sqlite:///{project}/.lineage/catalog.db",
-        f"           reachable, schema {SCHEMA_VERSION}, 0 runs",
+        f"           reachable, schema revision {SCHEMA_VERSION:04d}, 0 runs",
         f"store      {project}/.lineage/objects",
         "           reachable",
     ]
@@ -75,7 +76,7 @@ def test_postgresql_password_is_masked_when_reachable(
     assert human.exit_code == 0, human.output
     masked = url.replace(SECRET, "***")
     assert f"catalog    {masked}" in human.stdout
-    assert f"reachable, schema {SCHEMA_VERSION}, 0 runs" in human.stdout
+    assert f"reachable, schema revision {SCHEMA_VERSION:04d}, 0 runs" in human.stdout
     assert json.loads(as_json.stdout)["catalog"]["url"] == masked
 
 
@@ -113,15 +114,3 @@ def test_info_of_an_s3_store(
     result = invoke("--store", "s3://no-such-bucket/team", "info")
     assert result.exit_code == 1
     assert "unreachable: bucket 'no-such-bucket' does not exist" in result.stdout
-
-
-def test_mask_url_hides_passwords_in_every_place() -> None:
-    from lineage.project import mask_url
-
-    assert mask_url("postgresql+psycopg://bob:p@ss/word@db:5432/x") == (
-        "postgresql+psycopg://bob:***@db:5432/x"
-    )
-    assert mask_url("postgresql+psycopg://bob@db/x?sslmode=require&password=pw") == (
-        "postgresql+psycopg://bob@db/x?sslmode=require&password=***"
-    )
-    assert mask_url("sqlite:////tmp/catalog.db") == "sqlite:////tmp/catalog.db"

@@ -1,16 +1,13 @@
-"""Audit, impact and graph through the library, on catalogs built with the SDK."""
+"""Audit and impact (lineage/walks.py) through the library, on catalogs built with the SDK."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -18,56 +15,7 @@ import lineage
 from lineage import times
 from lineage.errors import Ambiguous, InvalidRef, NotFound
 from lineage.run import ActiveRun, open_session
-
-DAY1 = "2026-11-20T10:00:00Z"
-DAY2 = "2026-11-21T10:00:00Z"
-
-
-def load(table: str, time: str, values: list[int], **kwargs: object) -> ActiveRun:
-    with lineage.start_run("load", table=table, time=time, **kwargs) as run:
-        run.log_table("data", pa.table({"amount": values}))
-    return run
-
-
-def derive(
-    step: str,
-    value: str,
-    time: str,
-    upstream: list[ActiveRun],
-    inputs: list[str],
-    output: str = "features",
-    **kwargs: object,
-) -> ActiveRun:
-    """Record a run of ``step`` made from ``upstream`` runs, consuming ``inputs`` tables."""
-    key = {"process": "logic", "train": "algorithm"}[step]
-    refs = [r.id for r in upstream]
-    with lineage.start_run(step, time=time, upstream=refs, **{key: value}, **kwargs) as run:
-        total = sum(sum(run.input_table(name).column(0).to_pylist()) for name in inputs)
-        run.log_param("inputs", len(inputs))
-        run.log_table(output, pa.table({"total": [total], "logic": [value]}))
-    return run
-
-
-def ids(runs: list) -> set[str]:
-    return {r.id for r in runs}
-
-
-def data_hash(run: ActiveRun) -> str:
-    (data,) = [a for a in open_session().catalog.outputs(run.id) if a.name == "data"]
-    return data.hash
-
-
-@pytest.fixture
-def two_versions(project: Path) -> dict[str, ActiveRun]:
-    """Two data versions of transactions, each with its process and model."""
-    l1 = load("transactions", DAY1, [1, 2, 3])
-    p1 = derive("process", "plain", "2026-11-20T11:00:00Z", [l1], ["data"])
-    t1 = derive("train", "LogisticRegression", "2026-11-20T12:00:00Z", [p1], ["features"], "model")
-    l2 = load("transactions", DAY2, [1, 2, 3, 4])
-    p2 = derive("process", "plain", "2026-11-21T11:00:00Z", [l2], ["data"])
-    t2 = derive("train", "LogisticRegression", "2026-11-21T12:00:00Z", [p2], ["features"], "model")
-    return {"l1": l1, "p1": p1, "t1": t1, "l2": l2, "p2": p2, "t2": t2}
-
+from tests.histories import DAY1, DAY2, check_dot, data_hash, derive, ids, load
 
 # -- audit -----------------------------------------------------------------------------------
 
@@ -351,124 +299,6 @@ def test_walks_issue_the_same_number_of_queries_at_depth_3_and_50(project: Path)
     assert len(lineage.impact(deep[0].id).runs()) == 49
 
 
-# -- graph -------------------------------------------------------------------------------------
-
-
-MERMAID_NODE = re.compile(r'^    ([A-Za-z0-9_]+)(\["|\[\("|\(")(.*)("\]|"\)\]|"\))$')
-MERMAID_EDGE = re.compile(r'^    ([A-Za-z0-9_]+) (-->|-\.->)(\|"[^"|]*"\|)? ([A-Za-z0-9_]+)$')
-DOT_ID = r'"(?:[^"\\]|\\.)*"'
-DOT_NODE = re.compile(rf"^    ({DOT_ID}) \[(.*)\];$")
-DOT_EDGE = re.compile(rf"^    ({DOT_ID}) -> ({DOT_ID})( \[.*\])?;$")
-
-
-def check_mermaid(text: str) -> tuple[set[str], int]:
-    """Parse our mermaid subset: every line a node or an edge between declared nodes."""
-    lines = text.splitlines()
-    assert lines[0] == "flowchart LR"
-    nodes: set[str] = set()
-    edges = 0
-    for line in lines[1:]:
-        if match := MERMAID_NODE.match(line):
-            assert '"' not in match[3]  # quotes in labels are escaped as #quot;
-            nodes.add(match[1])
-        elif match := MERMAID_EDGE.match(line):
-            assert match[1] in nodes and match[4] in nodes
-            edges += 1
-        else:
-            assert line.startswith(("    classDef ", "    class ")), line
-    return nodes, edges
-
-
-def check_dot(text: str) -> tuple[set[str], int]:
-    """Parse our dot subset; also lay it out with graphviz when it is installed."""
-    lines = text.splitlines()
-    assert lines[0].startswith("digraph lineage {") and lines[-1] == "}"
-    nodes: set[str] = set()
-    edges = 0
-    for line in lines[1:-1]:
-        if match := DOT_EDGE.match(line):
-            assert match[1] in nodes and match[2] in nodes
-            edges += 1
-        elif match := DOT_NODE.match(line):
-            nodes.add(match[1])
-        else:
-            assert re.match(r"^    (rankdir=LR|node \[.*\]|edge \[.*\]);$", line), line
-    if shutil.which("dot"):
-        done = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        assert "<svg" in done.stdout
-    return nodes, edges
-
-
-def test_graph_of_a_run_in_each_format(two_versions) -> None:
-    r = two_versions
-    g = lineage.graph(r["p1"].id)
-    runs = {n.id for n in g.nodes.values() if n.kind == "run"}
-    assert runs == {f"r_{r[name].id}" for name in ("l1", "p1", "t1")}  # not the other version
-    assert [n.id for n in g.nodes.values() if n.focus] == [f"r_{r['p1'].id}"]
-    labels = {(e.source, e.target): e.label for e in g.edges}
-    data = f"a_xxh128_{data_hash(r['l1']).partition(':')[2]}"
-    assert labels[(f"r_{r['l1'].id}", data)] == "data"
-    assert labels[(data, f"r_{r['p1'].id}")] == "data"
-    text = g.render("text")
-    lines = text.splitlines()
-    assert lines[1].startswith(r["l1"].info.label)
-    assert any("features → train:LogisticRegression@2026-11-20T12:00:00Z" in x for x in lines)
-    assert any(x.endswith("<-") and "process:plain@2026-11-20T11:00:00Z" in x for x in lines)
-    nodes, edges = check_mermaid(g.render("mermaid"))
-    assert len(nodes) == len(g.nodes) == 6 and edges == len(g.edges) == 5
-    nodes, edges = check_dot(g.render("dot"))
-    assert len(nodes) == 6 and edges == 5
-
-
-def test_step_graph_counts_runs_and_adds_declared_steps(two_versions, project: Path) -> None:
-    (project / "lineage.toml").write_text(
-        "[steps.load]\nkey = 'table'\ntime = 'retrieval_time'\ncommand = 'true'\n"
-        "[steps.process]\nkey = 'logic'\ntime = 'processing_time'\nafter = ['load']\n"
-        "command = 'true'\n"
-        "[steps.train]\nkey = 'algorithm'\ntime = 'trained_time'\nafter = ['process']\n"
-        "command = 'true'\n"
-        "[steps.report]\nkey = 'name'\ntime = 'report_time'\nafter = ['train']\n"
-        "command = 'true'\n"
-    )
-    g = lineage.graph()
-    details = {n.label: n.detail for n in g.nodes.values()}
-    assert details == {
-        "load": "table, 2 runs",
-        "process": "logic, 2 runs",
-        "train": "algorithm, 2 runs",
-        "report": "name, 0 runs",
-    }
-    edges = {(e.source, e.target): (e.label, e.dashed) for e in g.edges}
-    assert edges == {
-        ("s_load", "s_process"): ("", False),
-        ("s_process", "s_train"): ("", False),
-        ("s_train", "s_report"): ("after", True),
-    }
-    assert g.render("text").splitlines()[1:] == [
-        "load  table, 2 runs",
-        "└─ process  logic, 2 runs",
-        "   └─ train  algorithm, 2 runs",
-        "      └─ after → report  name, 0 runs",
-    ]
-    check_mermaid(g.render("mermaid"))
-    check_dot(g.render("dot"))
-
-
-def test_labels_with_quotes_stay_valid_mermaid_and_dot(project: Path) -> None:
-    odd = load('he said "hi" \\o/', DAY1, [1])
-    g = lineage.graph(odd.id)
-    check_mermaid(g.render("mermaid"))
-    check_dot(g.render("dot"))
-
-
-def test_unknown_format_is_a_usage_error(project: Path) -> None:
-    from lineage.errors import UsageError
-
-    with pytest.raises(UsageError, match="text, mermaid, dot"):
-        lineage.graph().render("png")
-
-
 # -- PostgreSQL --------------------------------------------------------------------------------
 
 
@@ -545,38 +375,6 @@ def test_recursive_walks_seek_indexes_instead_of_scanning_tables(project: Path) 
                 s for s in tables if re.match(r"SCAN (runs|upstream|inputs|outputs)\b", s)
             ], plan
             assert any(s.startswith("SEARCH") for s in tables), plan
-
-
-def test_graph_of_a_data_hash_shows_who_produced_and_who_consumed_it(project: Path) -> None:
-    first = load("transactions", DAY1, [3, 4])
-    second = load("transactions", DAY2, [3, 4])
-    process = derive("process", "plain", "2026-11-21T11:00:00Z", [second], ["data"])
-    g = lineage.graph(data_hash(first))
-    node = f"a_xxh128_{data_hash(first).partition(':')[2]}"
-    assert [n.id for n in g.nodes.values() if n.focus] == [node]
-    edges = {(e.source, e.target, e.label) for e in g.edges}
-    assert (f"r_{first.id}", node, "data") in edges
-    assert (f"r_{second.id}", node, "data") in edges
-    assert (node, f"r_{process.id}", "data") in edges
-
-
-def test_lineage_graph_stays_callable_once_its_module_is_imported(project: Path) -> None:
-    import lineage.drawing as module
-
-    assert isinstance(lineage.graph(), module.Graph)  # the drawing module shadows nothing
-
-
-def test_text_tree_of_a_chain_deeper_than_the_recursion_limit() -> None:
-    from lineage.drawing import Edge, Graph, Node
-
-    g = Graph("deep")
-    for i in range(3000):
-        g.add_node(Node(f"n{i}", "run", f"run {i}"))
-        if i:
-            g.add_edge(Edge(f"n{i - 1}", f"n{i}", "out"))
-    lines = g.render("text").splitlines()
-    assert len(lines) == 3001 and lines[-1].endswith("└─ out → run 2999")
-    assert g.render("dot").count(" -> ") == 2999
 
 
 def test_an_edge_to_a_run_that_no_longer_exists_is_left_out(project: Path) -> None:

@@ -1,4 +1,5 @@
-"""``lineage audit``, ``impact`` and ``graph`` through the CLI: exact output, JSON, exit codes."""
+"""``lineage audit``, ``impact`` and ``graph`` (lineage/cli/walks.py): exact output, JSON, exit
+codes."""
 
 from __future__ import annotations
 
