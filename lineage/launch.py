@@ -76,7 +76,7 @@ def create_run(
 ) -> RunInfo:
     """Record a ``running`` run of ``step`` for the launcher, with its command and code version.
 
-    ``resolve_id`` names the resolve that launches it (the tag ``lineage.resolve``), so an
+    ``resolve_id`` names the resolve that launches it (the tag "lineage.resolve"), so an
     OpenLineage export can say which resolve a run belongs to.
     """
     spec = pipeline.step(step)

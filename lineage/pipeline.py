@@ -29,7 +29,9 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Every name lineage.toml may use, in one place: a new field is one line here (a parameter's
 # fields: lineage.params.PARAM_FIELDS). Anything else is a typo to name, with the closest of
 # these, never a setting silently ignored.
-TABLES = ("steps", "catalog", "store")
+TABLES = ("steps", "catalog", "store", "openlineage")
+# [openlineage]: where run events go as runs start and end, and their namespace.
+OPENLINEAGE_FIELDS = ("url", "namespace")
 STEP_FIELDS = ("key", "time", "after", "command", "code", "params", "description")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
@@ -201,6 +203,16 @@ def parse_pipeline(path: Path, config: dict[str, Any]) -> Pipeline:
             where = f"{path.name}:{line}" if line else path.name
             raise InvalidPipeline(
                 f"{where}: unknown table {table!r}{_closest(table, TABLES, 'tables')}"
+            )
+    openlineage = config.get("openlineage")
+    if isinstance(openlineage, dict):
+        unknown_ol = [f for f in openlineage if f not in OPENLINEAGE_FIELDS]
+        if unknown_ol:
+            line = _line_of_table(text, "openlineage")
+            where = f"{path.name}:{line}" if line else path.name
+            raise InvalidPipeline(
+                f"{where}: [openlineage] has an unknown field {unknown_ol[0]!r}"
+                + _closest(unknown_ol[0], OPENLINEAGE_FIELDS, "fields")
             )
     raw_steps = config.get("steps", {})
     if not isinstance(raw_steps, dict):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import lineage
-from lineage import api, hashing
+from lineage import api, hashing, times
 from lineage.errors import InterchangeError, NotFound, UsageError
 from lineage.interchange import mlflow as mlf
 from lineage.session import open_session
@@ -48,8 +48,7 @@ def test_the_seed_imports_and_runs_show_audit_graph_answer(
     assert report.still_running == [seed.runs["load-running"]]
     assert [str(p) for p in report.problems] == [
         f"run {seed.runs['load-bad-time']} of experiment 'load': param retrieval_time: cannot "
-        "read 'last tuesday' as a time: use an ISO date or datetime (2026-11-20, "
-        "2026-11-20T10:15:02Z), YYYYMMDDHHMMSS, Unix seconds, today or yesterday; not imported",
+        f"read 'last tuesday' as a time: use {times.FORMATS_HELP}; not imported",
         f"run {seed.runs['processing-no-time']} of experiment 'processing': no param "
         "'processed_time' (its params: logic, retrieval_time, table); not imported",
     ]

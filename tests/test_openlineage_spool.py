@@ -157,3 +157,12 @@ def test_a_resolve_emits_every_launched_run_with_the_resolve_as_parent(
     exported = [e for e in ol.iter_events(session.catalog, settings) if e["eventType"] != "START"]
     live = [e for e in events if e["eventType"] != "START"]
     assert sorted(map(ol.dumps, exported)) == sorted(map(ol.dumps, live))
+
+
+def test_a_misspelled_field_is_named_before_anything_runs(project: Path) -> None:
+    from lineage.errors import InvalidPipeline
+
+    (project / "lineage.toml").write_text('[openlineage]\nulr = "http://127.0.0.1:9/"\n')
+    with pytest.raises(InvalidPipeline, match=r"lineage.toml:1: \[openlineage\] has an unknown "):
+        record_load()
+    assert open_session().catalog.run_count() == 0

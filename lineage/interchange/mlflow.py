@@ -7,14 +7,14 @@ them). Each run comes with its params, every value of every metric, its tags, st
 and end, user and git commit. MLflow is read through its own client (the ``mlflow`` extra).
 
 * A run's lineage id is ``uuid5`` of its MLflow run id, so importing twice finds the runs it
-  made and creates nothing new; the MLflow run id is kept as the tag ``lineage.mlflow.run_id``.
+  made and creates nothing new; the MLflow run id is kept as the tag "lineage.mlflow.run_id".
 * Upstream edges are rebuilt as the seed linked runs: a run is made from the run of an
   upstream step whose key and time values appear among its own params under the same names
   (the newest such run in the window the time names: a date is its whole day). Also from its
   ``mlflow.parentRunId`` and from datasets whose source names an imported run. Without
   ``after``, any other imported step whose key and time params a run carries is upstream.
 * Artifacts: without ``artifacts`` each top-level artifact is recorded by path only (a tag
-  ``lineage.mlflow.artifact.<path>``), never as a data version; with it they are downloaded,
+  "lineage.mlflow.artifact.<path>"), never as a data version; with it they are downloaded,
   hashed into the store (in parallel) and recorded as outputs. MLflow's dataset digests (a
   sampled MD5) are kept as tags, never as our hash.
 * Imported runs are marked (``mark_imported``), so the resolver does not reuse them; they have
