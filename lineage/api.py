@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from lineage import times
 from lineage.errors import InvalidFilter, LineageError, UsageError
@@ -485,3 +485,99 @@ def db_status(*, catalog: str | None = None) -> dict[str, Any]:
         "head": schema.HEAD,
         "current": revision == schema.HEAD,
     }
+
+
+def export_openlineage(
+    refs: Sequence[str] = (),
+    *,
+    upstream: bool = False,
+    since: str | None = None,
+    until: str | None = None,
+    out: str | Path | IO[bytes] | None = None,
+    url: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    catalog: str | None = None,
+) -> Any:
+    """Write OpenLineage run events (JSON lines, sorted by event time) or POST them to ``url``.
+
+    ``refs`` name runs to export (with every run upstream of them when ``upstream``); none
+    means every run that started in ``[since, until)``. ``out`` is a path or a binary stream
+    (default: standard output). Returns an ``openlineage.ExportResult``.
+    """
+    from lineage.interchange import export, openlineage
+
+    s = session(catalog)
+    settings = openlineage.settings_for(s.project.root, s.project.config)
+    start = times.parse_window(since).start if since else None
+    end = times.parse_window(until).end if until else None
+    runs = None
+    if refs:
+        ids = [s.catalog.resolve(ref).id for ref in refs]
+        if upstream:
+            ids = s.catalog.upstream_closure(ids)
+        runs = [
+            run
+            for run in s.catalog.get_runs(list(dict.fromkeys(ids)))
+            if (start is None or run.started_at >= start) and (end is None or run.started_at < end)
+        ]
+    elif upstream:
+        raise UsageError("exporting the runs upstream needs the refs of the runs to start from")
+    target = Path(out) if isinstance(out, str) and out != "-" else out
+    if target == "-":
+        target = None
+    return export.export(
+        s.catalog,
+        settings,
+        runs=runs,
+        since=start,
+        until=end,
+        out=target,  # type: ignore[arg-type]
+        url=url,
+        progress=progress,
+    )
+
+
+def flush_openlineage(
+    *,
+    url: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    catalog: str | None = None,
+) -> Any:
+    """Send the events waiting in the project's OpenLineage spool now; return what was sent."""
+    from lineage.interchange import spool
+
+    s = session(catalog)
+    return spool.flush(s.project.state_dir, s.project.config, url=url, progress=progress)
+
+
+def import_mlflow(
+    tracking_uri: str,
+    steps: Sequence[str],
+    *,
+    after: Sequence[str] = (),
+    artifacts: bool = False,
+    dry_run: bool = False,
+    jobs: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+    catalog: str | None = None,
+    store: str | None = None,
+) -> Any:
+    """Import the runs of MLflow experiments as runs of steps (``EXPERIMENT=STEP:KEY:TIME``).
+
+    Returns an ``interchange.mlflow.ImportReport`` (runs imported or found, problems).
+    """
+    from lineage.interchange import mlflow
+
+    if jobs < 1:
+        raise UsageError(f"jobs must be 1 or more, not {jobs}")
+    maps = [mlflow.StepMap.parse(text) for text in steps]
+    return mlflow.import_mlflow(
+        session(catalog, store),
+        tracking_uri,
+        maps,
+        after=mlflow.parse_after(after, maps),
+        artifacts=artifacts,
+        dry_run=dry_run,
+        jobs=jobs,
+        progress=progress,
+    )

@@ -126,3 +126,7 @@ class CatalogUnreadable(CatalogError):
 
 class LineageWarning(UserWarning):
     """Something the user should know that did not stop the command (the CLI prints it once)."""
+
+
+class InterchangeError(LineageError):
+    """Another tool cannot be reached or read: an MLflow store, an OpenLineage endpoint."""

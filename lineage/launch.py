@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage import pipeline as pipeline_mod
-from lineage.catalog import RunInfo, Status
+from lineage.catalog import LOG_NAME, RESOLVE_TAG, RunInfo, Status
 from lineage.errors import FileError, StepFailed
+from lineage.interchange import spool
 from lineage.project import CATALOG_ENV, PROJECT_ENV, RUN_ID_ENV, STORE_ENV
 from lineage.provenance import git_state
 from lineage.provenance import user as _user
 from lineage.session import Session
 
-LOG_NAME = "log"
 TAIL_LINES = 15
 
 Output = Callable[[str, str], None]  # (run label, line)
@@ -71,14 +71,20 @@ def create_run(
     params: dict[str, Any],
     upstream: Sequence[str],
     code_hash: str | None,
+    *,
+    resolve_id: str | None = None,
 ) -> RunInfo:
-    """Record a ``running`` run of ``step`` for the launcher, with its command and code version."""
+    """Record a ``running`` run of ``step`` for the launcher, with its command and code version.
+
+    ``resolve_id`` names the resolve that launches it (the tag ``lineage.resolve``), so an
+    OpenLineage export can say which resolve a run belongs to.
+    """
     spec = pipeline.step(step)
     command = spec.render_command(value, params)
     # The repository of the step's code files (or of the project folder when it names none).
     code = pipeline.code_files(step)
     commit, dirty = git_state([session.project.root / f for f in code] or [session.project.root])
-    return session.catalog.start_run(
+    run = session.catalog.start_run(
         step,
         spec.key,
         value,
@@ -92,7 +98,10 @@ def create_run(
         user=_user(),
         pid=os.getpid(),
         upstream=list(upstream),
+        tags={RESOLVE_TAG: resolve_id} if resolve_id else None,
     )
+    spool.emit(session, run.id, ended=False)
+    return run
 
 
 def execute(session: Session, run: RunInfo, on_output: Output | None = None) -> Launch:
@@ -186,6 +195,7 @@ def _record_end(
     if current.status == "failed" and status == "finished":
         status = "failed"
     session.catalog.end_run(run.id, status, exit_code=exit_code, error=error)
+    spool.emit(session, run.id, ended=True)
 
 
 def failure_message(launch: Launch) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -247,6 +248,8 @@ def resolve(
     if no_launch:
         return _newest_whole_chain(session, the_plan)
     walker = _Walker(session, the_plan, dry_run=dry_run, on_output=on_output, on_event=on_event)
+    # Every run this resolve launches carries its id: OpenLineage's parent run.
+    walker.resolve_id = uuid.uuid4().hex
     chain = walker.walk(jobs)
     if chain.failure:
         error = StepFailed(chain.failure)
@@ -280,6 +283,7 @@ class _Walker:
         self.on_event = on_event
         self.state = _State()
         self.failure: str | None = None
+        self.resolve_id: str | None = None
 
     def walk(self, jobs: int = 1) -> Chain:
         order = self.plan.order
@@ -449,6 +453,7 @@ class _Walker:
                 self.plan.params[name],
                 [r.id for r in upstream.values()],
                 self.plan.code_hashes[name],
+                resolve_id=self.resolve_id,
             )
             record(run.id)
             if self.on_event:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lineage import provenance, times
 from lineage.catalog import ArtifactInfo, ArtifactRecord, Catalog, RunInfo, Status
 from lineage.errors import Ambiguous, NotFound, UsageError
+from lineage.interchange import spool
 from lineage.project import RUN_ID_ENV as RUN_ID_ENV
 from lineage.provenance import git_state as git_state
 from lineage.session import Session as Session
@@ -133,6 +134,8 @@ class ActiveRun:
             tags=self._tags,
         )
         self._clear()
+        if not self.launched:  # the launcher emits the end of its own runs
+            spool.emit(self._session, self.id, ended=True)
 
     def flush(self) -> None:
         """Write buffered params, metrics and tags now."""
@@ -446,6 +449,7 @@ def start_run(
         pid=os.getpid(),
         upstream=upstream_ids,
     )
+    spool.emit(session, info.id, ended=False)
     return ActiveRun(session, info, launched=False)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from lineage.errors import CatalogError
 
-HEAD = "0003"
+HEAD = "0004"
 # lineage_meta.schema_version of catalogs made before Alembic -> their revision.
 LEGACY_REVISIONS = {"1": "0001"}
 VERSION_TABLE = "alembic_version"

@@ -17,7 +17,9 @@ from lineage.catalog.queries import Queries
 from lineage.catalog.recording import Recording
 from lineage.catalog.records import (
     ID_MIN_PREFIX,
+    LOG_NAME,
     METRIC_OPERATORS,
+    RESOLVE_TAG,
     STATUSES,
     ArtifactInfo,
     ArtifactKind,
@@ -51,11 +53,13 @@ __all__ = [
     "CLAIMS",
     "ID_MIN_PREFIX",
     "INPUTS",
+    "LOG_NAME",
     "META",
     "METRICS",
     "METRIC_OPERATORS",
     "OUTPUTS",
     "PARAMS",
+    "RESOLVE_TAG",
     "RUNS",
     "SOURCE",
     "STATUSES",

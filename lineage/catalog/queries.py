@@ -25,6 +25,7 @@ from lineage.catalog.sql import (
     prefix_range,
 )
 from lineage.errors import Ambiguous, NotFound
+from lineage.models import UTCDateTime
 
 # Is a step or key name known? LIMIT 1: the first match answers.
 _HAS_STEP = sa.select(RUNS.c.id).where(RUNS.c.step == sa.bindparam("b_step")).limit(1)
@@ -291,6 +292,48 @@ class Queries(Connected):
                 by_id[run_id].metrics[name] = value
             for run_id, name, value in conn.execute(tags, bound):
                 by_id[run_id].tags[name] = value
+
+    def runs_by_start(
+        self,
+        *,
+        after: tuple[datetime, str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[RunInfo]:
+        """Return the next page of runs in the order they started, ``(started_at, id)``.
+
+        ``after`` is the last ``(started_at, id)`` of the page before; ``since`` / ``until``
+        bound the start time (``until`` exclusive). Each page is one range of the
+        ``ix_runs_started`` index, so paging through a million runs never sorts them all.
+        """
+        query = sa.select(RUNS)
+        if after is not None:
+            query = query.where(
+                sa.tuple_(RUNS.c.started_at, RUNS.c.id)
+                > sa.tuple_(sa.literal(after[0], UTCDateTime()), sa.literal(after[1], sa.String()))
+            )
+        if since is not None:
+            query = query.where(RUNS.c.started_at >= since)
+        if until is not None:
+            query = query.where(RUNS.c.started_at < until)
+        query = query.order_by(RUNS.c.started_at, RUNS.c.id).limit(limit)
+
+        def work(conn: Connection) -> list[RunInfo]:
+            runs = [run_from_row(row) for row in conn.execute(query).mappings()]
+            self._attach_details(conn, runs)
+            return runs
+
+        return self._read(work)
+
+    def count_runs(self, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """Return how many runs started in ``[since, until)`` (every run without bounds)."""
+        query = sa.select(sa.func.count()).select_from(RUNS)
+        if since is not None:
+            query = query.where(RUNS.c.started_at >= since)
+        if until is not None:
+            query = query.where(RUNS.c.started_at < until)
+        return self._read(lambda conn: conn.execute(query).scalar_one())
 
     def metric_history(self, run_id: str, name: str) -> list[tuple[float, int | None, datetime]]:
         """Return every value logged for a metric of a run, oldest first."""

@@ -81,8 +81,9 @@ class Recording(Connected):
         user: str | None = None,
         pid: int | None = None,
         upstream: Sequence[str] = (),
+        tags: dict[str, str] | None = None,
     ) -> RunInfo:
-        """Record a new run (``running``) with its params and upstream runs; return it."""
+        """Record a new run (``running``) with its params, tags and upstream runs; return it."""
         started = times.now()
         row: dict[str, Any] = {
             "id": run_id or new_run_id(),
@@ -112,11 +113,78 @@ class Recording(Connected):
                     _INSERT_UPSTREAM,
                     [{"run_id": row["id"], "upstream_id": up} for up in dict.fromkeys(upstream)],
                 )
+            if tags:
+                conn.execute(
+                    _INSERT_TAGS,
+                    [{"run_id": row["id"], "name": k, "value": v} for k, v in tags.items()],
+                )
 
         self._write(work)
         info = RunInfo(**row)
         info.params = {k: param_text(v) for k, v in (params or {}).items()}
+        info.tags = dict(tags or {})
         return info
+
+    def record_run(
+        self,
+        run: RunInfo,
+        *,
+        metrics: Sequence[tuple[str, float, int | None, datetime]] = (),
+        upstream: Sequence[str] = (),
+    ) -> bool:
+        """Record a whole run made elsewhere (an import) in one transaction; False if it exists.
+
+        The run keeps the id, times and status it comes with; its params and tags are taken
+        from ``run``, every value of every metric from ``metrics``. A run already recorded
+        under that id is left as it is, so recording it again changes nothing.
+        """
+        row = {
+            "id": run.id,
+            "step": run.step,
+            "key": run.key,
+            "value": run.value,
+            "time": times.to_utc(run.time),
+            "status": run.status,
+            "error": run.error,
+            "params_hash": run.params_hash,
+            "code_hash": run.code_hash,
+            "git_commit": run.git_commit,
+            "git_dirty": run.git_dirty,
+            "command": run.command,
+            "exit_code": run.exit_code,
+            "started_at": times.to_utc(run.started_at),
+            "ended_at": times.to_utc(run.ended_at) if run.ended_at else None,
+            "heartbeat_at": times.to_utc(run.ended_at or run.started_at),
+            "host": run.host,
+            "user": run.user,
+            "pid": run.pid,
+        }
+
+        def work(conn: Connection) -> bool:
+            if insert_ignore(conn, RUNS, [row]) != 1:
+                return False
+            if run.params:
+                conn.execute(_INSERT_PARAMS, _param_rows(run.id, run.params))
+            if run.tags:
+                conn.execute(
+                    _INSERT_TAGS,
+                    [{"run_id": run.id, "name": k, "value": v} for k, v in run.tags.items()],
+                )
+            if metrics:
+                conn.execute(
+                    _INSERT_METRICS,
+                    [
+                        {"run_id": run.id, "name": n, "value": float(v), "step": s, "time": t}
+                        for n, v, s, t in metrics
+                    ],
+                )
+            if upstream:
+                insert_ignore(
+                    conn, UPSTREAM, [{"run_id": run.id, "upstream_id": u} for u in upstream]
+                )
+            return True
+
+        return self._write(work)
 
     def end_run(
         self,

@@ -15,6 +15,11 @@ Status = Literal["running", "finished", "failed", "killed"]
 STATUSES: tuple[Status, ...] = ("running", "finished", "failed", "killed")
 ArtifactKind = Literal["file", "folder", "table"]
 ID_MIN_PREFIX = 4
+# Names lineage itself records: the output a launched step's log is kept under, and the tag
+# on a launched run naming the resolve that launched it (one id per resolve). Here, below the
+# launcher and the OpenLineage export, so both read the same names.
+LOG_NAME = "log"
+RESOLVE_TAG = "lineage.resolve"
 
 
 class ArtifactRecord(TypedDict):

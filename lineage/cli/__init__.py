@@ -10,13 +10,13 @@ Each command parses, calls one library function, and renders: aligned tables for
 * ``render``, ``render_walks``: tables, sizes, hashes and one view per result;
 * the commands by topic: ``project`` (init, info), ``runs`` (runs, show, artifacts),
   ``resolve`` (resolve, run), ``walks`` (audit, impact, graph), ``upkeep`` (verify, rm, gc, db),
-  ``ui`` (the web UI).
+  ``ui`` (the web UI), ``interchange`` (export openlineage, import mlflow).
 """
 
 from __future__ import annotations
 
 # Importing a command module registers its commands on the group.
-from lineage.cli import project, resolve, runs, ui, upkeep, walks  # noqa: F401
+from lineage.cli import interchange, project, resolve, runs, ui, upkeep, walks  # noqa: F401
 from lineage.cli.group import cli, main
 from lineage.cli.render import echo_json, echo_table, human_size
 
