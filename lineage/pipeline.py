@@ -29,7 +29,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Every name lineage.toml may use, in one place: a new field is one line here (a parameter's
 # fields: lineage.params.PARAM_FIELDS). Anything else is a typo to name, with the closest of
 # these, never a setting silently ignored.
-TABLES = ("steps", "catalog", "store")
+TABLES = ("steps", "catalog", "store", "openlineage")
 STEP_FIELDS = ("key", "time", "after", "command", "code", "params", "description")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
