@@ -49,7 +49,8 @@ def test_the_seed_imports_and_runs_show_audit_graph_answer(
     assert [str(p) for p in report.problems] == [
         f"run {seed.runs['load-bad-time']} of experiment 'load': param retrieval_time: cannot "
         "read 'last tuesday' as a time: use an ISO date or datetime (2026-11-20, "
-        "2026-11-20T10:15:02Z), YYYYMMDD, YYYYMMDDHHMMSS, Unix seconds, today or yesterday; not imported",
+        "2026-11-20T10:15:02Z), YYYYMMDD, YYYYMMDDHHMMSS, Unix seconds, today or yesterday; "
+        "not imported",
         f"run {seed.runs['processing-no-time']} of experiment 'processing': no param "
         "'processed_time' (its params: logic, retrieval_time, table); not imported",
     ]
