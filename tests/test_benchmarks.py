@@ -14,8 +14,8 @@ SMOKE = {
     "bench_logging.py": (["--runs", "20", "--rounds", "1"], 2),
     "bench_search.py": (["--sizes", "300,900", "--queries", "5", "--rounds", "1"], 5),
     "bench_cli.py": (["--repeat", "1"], 1),
-    "bench_openlineage.py": (["--sizes", "300,900"], 2),
     "bench_ui.py": (["--sizes", "300,900", "--requests", "2", "--rounds", "1"], 6),
+    "bench_openlineage.py": (["--sizes", "300,900"], 2),
 }
 
 

@@ -7,7 +7,7 @@ them). Each run comes with its params, every value of every metric, its tags, st
 and end, user and git commit. MLflow is read through its own client (the ``mlflow`` extra).
 
 * A run's lineage id is ``uuid5`` of its MLflow run id, so importing twice finds the runs it
-  made and creates nothing new; the MLflow run id is kept as the tag "lineage.mlflow.run_id".
+  made and creates nothing new; the MLflow run id is kept as the tag `lineage.mlflow.run_id`.
 * Upstream edges are rebuilt as the seed linked runs: a run is made from the run of an
   upstream step whose key and time values appear among its own params under the same names
   (the newest such run in the window the time names: a date is its whole day). Also from its
